@@ -1,0 +1,98 @@
+//! Property tests: no input panics the parsers, and what a JSON writer
+//! escapes, the scanner decodes back to the same text.
+
+use proptest::prelude::*;
+
+use crate::json::{Value, scan_object};
+use crate::request::split_request;
+use crate::sakura::{SakuraField, SakuraLine, Scratch, key_hour};
+use crate::time::{parse_epoch_secs, parse_iso8601};
+
+const VALID: &str = r#"{"time":"2024-11-27T13:28:34+09:00","http_host":"h","remote_port":"1","request":"GET /a?b HTTP/1.1","status":"200","bytes_sent":"3","msec":"1.5","user_agent":"\u00e9\"\\"}"#;
+
+/// Exercises every accessor of every field, as the Arrow side does.
+fn parse_everything(line: &str) {
+    let s = &mut String::new();
+    if let Ok(l) = SakuraLine::parse(line, |_| {}) {
+        for &f in SakuraField::ALL {
+            let _ = l.text(f, s);
+            let _ = l.u16(f, s);
+            let _ = l.u64(f, s);
+            let _ = l.f64(f, s);
+        }
+        let _ = l.time_ms(s);
+        let _ = l.record(&mut Scratch::default());
+        if let Ok(Some(r)) = l.text(SakuraField::Request, s) {
+            let _ = split_request(r);
+        }
+    }
+    let _ = parse_iso8601(line, 0);
+    let _ = parse_epoch_secs(line);
+    let _ = key_hour(line);
+    let _ = split_request(line);
+}
+
+/// Writes `s` as a JSON string body the way a strict writer would, escaping
+/// some non-ASCII characters as `\u` (with surrogate pairs) when `ascii` is set.
+fn escape(s: &str, ascii: bool) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if ascii && !c.is_ascii() => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        parse_everything(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn json_like_text_never_panics(s in r#"[{}\[\]":,\\u0-9a-fA-F tnrl.\-+eE]{0,80}"#) {
+        parse_everything(&s);
+    }
+
+    #[test]
+    fn cut_or_damaged_valid_lines_never_panic(cut in 0..VALID.len(), at in 0..VALID.len(), b in any::<u8>()) {
+        let mut bytes = VALID.as_bytes()[..cut].to_vec();
+        parse_everything(&String::from_utf8_lossy(&bytes));
+        bytes = VALID.as_bytes().to_vec();
+        bytes[at] = b;
+        parse_everything(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn escaped_strings_round_trip(value in any::<String>(), ascii in any::<bool>()) {
+        let line = format!(r#"{{"user_agent":"{}"}}"#, escape(&value, ascii));
+        let mut seen = None;
+        scan_object(&line, |_, v| {
+            if let Value::Str(s) = v {
+                let mut scratch = String::new();
+                seen = Some(s.decode(&mut scratch).map(str::to_string));
+            }
+        }).unwrap();
+        prop_assert_eq!(seen, Some(Ok(value)));
+    }
+
+    #[test]
+    fn numbers_round_trip(status in any::<u16>(), bytes in any::<u64>()) {
+        let line = format!(r#"{{"status":"{status}","bytes_sent":{bytes}}}"#);
+        let l = SakuraLine::parse(&line, |_| {}).unwrap();
+        let s = &mut String::new();
+        prop_assert_eq!(l.u16(SakuraField::Status, s).unwrap(), Some(status));
+        prop_assert_eq!(l.u64(SakuraField::BytesSent, s).unwrap(), Some(bytes));
+    }
+}

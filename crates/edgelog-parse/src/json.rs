@@ -1,0 +1,423 @@
+//! A scanner for flat JSON objects, one per line (JSON Lines as CDNs write them).
+//!
+//! It walks the object once, hands each `key: value` pair to a callback as
+//! borrowed slices, and decodes escapes only when asked and only for values
+//! that have any. Nested objects and arrays are skipped over (kept raw), so a
+//! dialect can ignore fields it does not know without failing the line.
+
+use memchr::{memchr, memchr2};
+
+use crate::ParseError;
+
+/// A JSON string as written between its quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawStr<'a> {
+    raw: &'a str,
+    escaped: bool,
+}
+
+impl<'a> RawStr<'a> {
+    /// The bytes between the quotes, escapes not decoded.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// Whether the string holds any backslash escape.
+    pub fn has_escapes(&self) -> bool {
+        self.escaped
+    }
+
+    /// The decoded text: borrowed when there is nothing to decode, otherwise
+    /// decoded into `scratch` (which is cleared first).
+    pub fn decode<'s>(&self, scratch: &'s mut String) -> Result<&'s str, ParseError>
+    where
+        'a: 's,
+    {
+        if !self.escaped {
+            return Ok(self.raw);
+        }
+        scratch.clear();
+        decode_escapes(self.raw, scratch)?;
+        Ok(scratch.as_str())
+    }
+}
+
+/// One value of a flat JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// A string.
+    Str(RawStr<'a>),
+    /// A number, as written.
+    Number(&'a str),
+    /// `true` or `false`.
+    Bool(bool),
+    /// `null`.
+    Null,
+    /// A nested object or array, as written.
+    Nested(&'a str),
+}
+
+/// Scans one line holding a JSON object and calls `on_field(key, value)` for
+/// each member, in order. Fails on anything that is not one complete object.
+pub fn scan_object<'a>(line: &'a str, mut on_field: impl FnMut(RawStr<'a>, Value<'a>)) -> Result<(), ParseError> {
+    let b = line.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return Err(ParseError::NotAnObject);
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return finish(b, i + 1);
+    }
+    loop {
+        match b.get(i) {
+            Some(b'"') => {}
+            None => return Err(ParseError::Truncated),
+            Some(_) => {
+                return Err(ParseError::Syntax {
+                    offset: i,
+                    expected: "a quoted key",
+                });
+            }
+        }
+        let (key, next) = scan_string(line, i)?;
+        i = skip_ws(b, next);
+        match b.get(i) {
+            Some(b':') => {}
+            None => return Err(ParseError::Truncated),
+            Some(_) => {
+                return Err(ParseError::Syntax {
+                    offset: i,
+                    expected: "':'",
+                });
+            }
+        }
+        i = skip_ws(b, i + 1);
+        let (value, next) = scan_value(line, i)?;
+        on_field(key, value);
+        i = skip_ws(b, next);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return finish(b, i + 1),
+            None => return Err(ParseError::Truncated),
+            Some(_) => {
+                return Err(ParseError::Syntax {
+                    offset: i,
+                    expected: "',' or '}'",
+                });
+            }
+        }
+    }
+}
+
+fn finish(b: &[u8], i: usize) -> Result<(), ParseError> {
+    let end = skip_ws(b, i);
+    if end < b.len() {
+        return Err(ParseError::TrailingData { offset: end });
+    }
+    Ok(())
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(c) = b.get(i) {
+        if !matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Scans the string whose opening quote is at `start`; returns it and the
+/// offset just past the closing quote. Escapes are checked here, so that
+/// [`RawStr::decode`] can only fail on unpaired surrogates.
+fn scan_string(line: &str, start: usize) -> Result<(RawStr<'_>, usize), ParseError> {
+    let b = line.as_bytes();
+    let content = start + 1;
+    let mut i = content;
+    let mut escaped = false;
+    loop {
+        let rest = b.get(i..).unwrap_or_default();
+        let Some(p) = memchr2(b'"', b'\\', rest) else {
+            return Err(ParseError::UnterminatedString { offset: start });
+        };
+        let at = i + p;
+        if b[at] == b'"' {
+            // Both quotes are ASCII, so the slice is on char boundaries.
+            let raw = &line[content..at];
+            return Ok((RawStr { raw, escaped }, at + 1));
+        }
+        escaped = true;
+        match b.get(at + 1) {
+            None => return Err(ParseError::UnterminatedString { offset: start }),
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i = at + 2,
+            Some(b'u') => {
+                let hex = b
+                    .get(at + 2..at + 6)
+                    .ok_or(ParseError::UnterminatedString { offset: start })?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return Err(ParseError::BadEscape { offset: at });
+                }
+                i = at + 6;
+            }
+            Some(_) => return Err(ParseError::BadEscape { offset: at }),
+        }
+    }
+}
+
+fn scan_value(line: &str, i: usize) -> Result<(Value<'_>, usize), ParseError> {
+    let b = line.as_bytes();
+    match b.get(i) {
+        None => Err(ParseError::Truncated),
+        Some(b'"') => {
+            let (s, next) = scan_string(line, i)?;
+            Ok((Value::Str(s), next))
+        }
+        Some(b'{' | b'[') => {
+            let end = skip_nested(line, i)?;
+            Ok((Value::Nested(&line[i..end]), end))
+        }
+        Some(b't') => literal(b, i, b"true", Value::Bool(true)),
+        Some(b'f') => literal(b, i, b"false", Value::Bool(false)),
+        Some(b'n') => literal(b, i, b"null", Value::Null),
+        Some(c) if c.is_ascii_digit() || *c == b'-' => {
+            let mut end = i + 1;
+            while let Some(c) = b.get(end) {
+                if !(c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-')) {
+                    break;
+                }
+                end += 1;
+            }
+            Ok((Value::Number(&line[i..end]), end))
+        }
+        Some(_) => Err(ParseError::Syntax {
+            offset: i,
+            expected: "a value",
+        }),
+    }
+}
+
+fn literal<'a>(b: &[u8], i: usize, word: &[u8], v: Value<'a>) -> Result<(Value<'a>, usize), ParseError> {
+    match b.get(i..i + word.len()) {
+        Some(w) if w == word => Ok((v, i + word.len())),
+        Some(_) => Err(ParseError::Syntax {
+            offset: i,
+            expected: "a value",
+        }),
+        None => Err(ParseError::Truncated),
+    }
+}
+
+/// Returns the offset just past the object or array that opens at `start`.
+fn skip_nested(line: &str, start: usize) -> Result<usize, ParseError> {
+    let b = line.as_bytes();
+    let mut depth = 0usize;
+    let mut i = start;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => {
+                let (_, next) = scan_string(line, i)?;
+                i = next;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Err(ParseError::Truncated)
+}
+
+/// Appends the decoded form of an escaped JSON string body to `out`.
+fn decode_escapes(raw: &str, out: &mut String) -> Result<(), ParseError> {
+    let b = raw.as_bytes();
+    let mut last = 0;
+    let mut i = 0;
+    while let Some(p) = memchr(b'\\', b.get(i..).unwrap_or_default()) {
+        let at = i + p;
+        out.push_str(&raw[last..at]);
+        let bad = ParseError::BadEscape { offset: at };
+        let c = match b.get(at + 1) {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let hi = hex4(b, at + 2).ok_or(bad.clone())?;
+                i = at + 6;
+                let cp = if (0xD800..0xDC00).contains(&hi) {
+                    // A high surrogate must be followed by an escaped low one.
+                    if b.get(i) != Some(&b'\\') || b.get(i + 1) != Some(&b'u') {
+                        return Err(bad);
+                    }
+                    let lo = hex4(b, i + 2).ok_or(bad.clone())?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return Err(bad);
+                    }
+                    i += 6;
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else {
+                    hi
+                };
+                out.push(char::from_u32(cp).ok_or(bad)?);
+                last = i;
+                continue;
+            }
+            _ => return Err(bad),
+        };
+        out.push(c);
+        i = at + 2;
+        last = i;
+    }
+    out.push_str(&raw[last..]);
+    Ok(())
+}
+
+fn hex4(b: &[u8], at: usize) -> Option<u32> {
+    let digits = b.get(at..at + 4)?;
+    let mut v = 0u32;
+    for &d in digits {
+        v = v * 16 + (d as char).to_digit(16)?;
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(line: &str) -> Result<Vec<(String, String)>, ParseError> {
+        let mut out = Vec::new();
+        let mut err = None;
+        scan_object(line, |k, v| {
+            let mut s1 = String::new();
+            let mut s2 = String::new();
+            let key = k.decode(&mut s1).map(str::to_string);
+            let val = match v {
+                Value::Str(s) => s.decode(&mut s2).map(str::to_string),
+                Value::Number(n) => Ok(format!("num:{n}")),
+                Value::Bool(b) => Ok(format!("bool:{b}")),
+                Value::Null => Ok("null".into()),
+                Value::Nested(n) => Ok(format!("nested:{n}")),
+            };
+            match (key, val) {
+                (Ok(k), Ok(v)) => out.push((k, v)),
+                (Err(e), _) | (_, Err(e)) => err = Some(e),
+            }
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    #[test]
+    fn flat_object_with_all_value_kinds() {
+        let f = fields(r#" {"a":"x", "b" : 12.5e3 ,"c":true,"d":null,"e":{"n":[1,"}"]},"f":false} "#).unwrap();
+        assert_eq!(
+            f,
+            vec![
+                ("a".into(), "x".into()),
+                ("b".into(), "num:12.5e3".into()),
+                ("c".into(), "bool:true".into()),
+                ("d".into(), "null".into()),
+                ("e".into(), r#"nested:{"n":[1,"}"]}"#.into()),
+                ("f".into(), "bool:false".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_object_is_fine() {
+        assert_eq!(fields("{}").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn escapes_are_decoded() {
+        let f = fields(r#"{"k":"a\"b\\c\/d\n\t\u00e9\u3042\ud83d\ude00"}"#).unwrap();
+        assert_eq!(f[0].1, "a\"b\\c/d\n\té\u{3042}\u{1F600}");
+    }
+
+    #[test]
+    fn escaped_key_is_decoded() {
+        let f = fields(r#"{"st\u0061tus":"200"}"#).unwrap();
+        assert_eq!(f[0].0, "status");
+    }
+
+    #[test]
+    fn lone_surrogates_are_errors() {
+        assert!(matches!(fields(r#"{"k":"\ud83d"}"#), Err(ParseError::BadEscape { .. })));
+        assert!(matches!(
+            fields(r#"{"k":"\ude00x"}"#),
+            Err(ParseError::BadEscape { .. })
+        ));
+        assert!(matches!(
+            fields(r#"{"k":"\ud83d\u0041"}"#),
+            Err(ParseError::BadEscape { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_escapes_are_errors() {
+        assert!(matches!(fields(r#"{"k":"\x41"}"#), Err(ParseError::BadEscape { .. })));
+        assert!(matches!(fields(r#"{"k":"\u12G4"}"#), Err(ParseError::BadEscape { .. })));
+    }
+
+    #[test]
+    fn truncated_lines_are_errors() {
+        for cut in [
+            r#"{"a":"x","b":"#,
+            r#"{"a":"x"#,
+            r#"{"a":"x","#,
+            r#"{"a""#,
+            r#"{"a":"x\"#,
+            r#"{"a":"\u00"#,
+            r#"{"a":{"b":1"#,
+            r#"{"a":tr"#,
+            "{",
+        ] {
+            let e = fields(cut).unwrap_err();
+            assert!(
+                matches!(e, ParseError::Truncated | ParseError::UnterminatedString { .. }),
+                "{cut}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_objects_and_trailing_data_are_errors() {
+        assert_eq!(fields("[1]").unwrap_err(), ParseError::NotAnObject);
+        assert_eq!(fields("").unwrap_err(), ParseError::NotAnObject);
+        assert_eq!(
+            fields(r#"{"a":"b"} x"#).unwrap_err(),
+            ParseError::TrailingData { offset: 10 }
+        );
+        assert!(matches!(fields(r#"{"a" "b"}"#), Err(ParseError::Syntax { .. })));
+        assert!(matches!(fields(r#"{"a":"b" "c":"d"}"#), Err(ParseError::Syntax { .. })));
+        assert!(matches!(fields(r#"{a:"b"}"#), Err(ParseError::Syntax { .. })));
+        assert!(matches!(fields(r#"{"a":xyz}"#), Err(ParseError::Syntax { .. })));
+    }
+
+    #[test]
+    fn unescaped_values_are_borrowed() {
+        let line = r#"{"k":"plain"}"#;
+        scan_object(line, |_, v| {
+            let Value::Str(s) = v else { panic!("not a string") };
+            assert!(!s.has_escapes());
+            let mut scratch = String::new();
+            let d = s.decode(&mut scratch).unwrap();
+            assert_eq!(d.as_ptr(), s.raw().as_ptr());
+        })
+        .unwrap();
+    }
+}

@@ -1,0 +1,21 @@
+//! Access-log dialect parsers: bytes in, borrowed fields out.
+//!
+//! This crate owns everything that turns one log line (or one object key) into
+//! values: the flat JSON-line scanner, the Sakura web-accelerator dialect,
+//! request-line splitting and timestamp parsing. It must not know about Arrow,
+//! DataFusion or I/O: every function here is a pure function of its input, so
+//! that it can be unit-tested and fuzzed in seconds.
+//!
+//! Fields are borrowed from the line; escapes are decoded only when a value
+//! has any, into a scratch buffer the caller owns.
+
+mod error;
+pub mod json;
+pub mod request;
+pub mod sakura;
+pub mod time;
+
+pub use error::ParseError;
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -1,0 +1,85 @@
+//! The command line: clap derive types, one file per subcommand, each
+//! turning its flags into a plain config from `config.rs` before any I/O.
+//! No clap type leaves this module.
+
+mod demo;
+mod formats;
+mod query;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+/// Query, report on, keep and alert on web/CDN access logs where they live.
+#[derive(Debug, Parser)]
+#[command(name = "edgelog", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run SQL over access logs (the table is `logs`).
+    Query(query::QueryArgs),
+    /// List the log formats edgelog reads, with their columns.
+    Formats(formats::FormatsArgs),
+    /// Write realistic sample logs and answer example questions on them.
+    Demo(demo::DemoArgs),
+}
+
+/// Parses the arguments and runs the command. Usage errors, `--help` and
+/// `--version` are printed by clap and end the process with its codes
+/// (2 for a usage error, 0 for help).
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Query(args) => runtime.block_on(query::run(args)),
+        Command::Formats(args) => formats::run(args),
+        Command::Demo(args) => runtime.block_on(demo::run(args)),
+    }
+}
+
+/// The message for an error, on one line, without DataFusion's wrapping
+/// ("External error: ...") or backtraces.
+pub fn error_message(e: &anyhow::Error) -> String {
+    use datafusion::error::DataFusionError;
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        if let Some(df) = cause.downcast_ref::<DataFusionError>() {
+            parts.push(datafusion_message(df));
+            break;
+        }
+        parts.push(cause.to_string());
+    }
+    parts.dedup();
+    parts.join(": ").replace('\n', " ")
+}
+
+fn datafusion_message(e: &datafusion::error::DataFusionError) -> String {
+    use datafusion::error::DataFusionError as E;
+    match e {
+        E::External(inner) => match inner.downcast_ref::<E>() {
+            Some(df) => datafusion_message(df),
+            None => inner.to_string(),
+        },
+        E::Context(ctx, inner) => format!("{ctx}: {}", datafusion_message(inner)),
+        E::Shared(inner) => datafusion_message(inner),
+        E::Execution(msg) => msg.clone(),
+        E::ArrowError(inner, _) => match inner.as_ref() {
+            arrow::error::ArrowError::ExternalError(x) => match x.downcast_ref::<E>() {
+                Some(df) => datafusion_message(df),
+                None => x.to_string(),
+            },
+            other => other.to_string(),
+        },
+        E::Collection(errs) => errs.first().map(datafusion_message).unwrap_or_default(),
+        other => other.strip_backtrace(),
+    }
+}

@@ -1,0 +1,246 @@
+//! [`LogScanExec`]: the physical scan of a log table. Each partition reads
+//! its objects in turn (fetching the next while parsing the current one),
+//! parses them on the blocking pool and streams record batches.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
+use datafusion::common::runtime::SpawnedTask;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use object_store::{ObjectStore, ObjectStoreExt};
+use tokio::sync::mpsc;
+
+use super::Dialect;
+use super::scan::{ScanSettings, scan_object};
+use super::stats::ScanStats;
+use crate::config::TimeRange;
+use crate::source::{ListedObject, SourceError, describe_store_error};
+
+/// One object to read and the store it lives in.
+#[derive(Debug, Clone)]
+pub struct ScanObject {
+    /// The store.
+    pub store: Arc<dyn ObjectStore>,
+    /// The object.
+    pub object: ListedObject,
+}
+
+/// The scan of a set of objects of one dialect.
+#[derive(Debug)]
+pub struct LogScanExec {
+    dialect: Arc<dyn Dialect>,
+    full_schema: SchemaRef,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    objects: Arc<Vec<ScanObject>>,
+    partitions: Vec<Vec<usize>>,
+    rows: TimeRange,
+    strict: bool,
+    stats: Arc<ScanStats>,
+    /// What listing and pruning did, for EXPLAIN.
+    selection: String,
+    props: Arc<PlanProperties>,
+}
+
+impl LogScanExec {
+    /// A scan of `objects`, spread over at most `target_partitions`
+    /// partitions so that each gets a similar number of bytes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        dialect: Arc<dyn Dialect>,
+        full_schema: SchemaRef,
+        projection: Vec<usize>,
+        objects: Vec<ScanObject>,
+        target_partitions: usize,
+        rows: TimeRange,
+        strict: bool,
+        stats: Arc<ScanStats>,
+        selection: String,
+    ) -> Result<Self> {
+        let schema = Arc::new(full_schema.project(&projection)?);
+        let n = target_partitions.clamp(1, objects.len().max(1));
+        let mut order: Vec<usize> = (0..objects.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(objects[i].object.size));
+        let mut partitions = vec![Vec::new(); n];
+        let mut load = vec![0u64; n];
+        for i in order {
+            let p = (0..n).min_by_key(|&p| load[p]).unwrap_or(0);
+            load[p] += objects[i].object.size.max(1);
+            partitions[p].push(i);
+        }
+        for p in &mut partitions {
+            p.sort_by(|&a, &b| objects[a].object.name.cmp(&objects[b].object.name));
+        }
+        let props = PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(n),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(LogScanExec {
+            dialect,
+            full_schema,
+            projection,
+            schema,
+            objects: Arc::new(objects),
+            partitions,
+            rows,
+            strict,
+            stats,
+            selection,
+            props: Arc::new(props),
+        })
+    }
+}
+
+impl DisplayAs for LogScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let cols: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+        write!(
+            f,
+            "LogScanExec: format={}, {}, partitions={}, projection=[{}]",
+            self.dialect.name(),
+            self.selection,
+            self.partitions.len(),
+            cols.join(", ")
+        )
+    }
+}
+
+impl ExecutionPlan for LogScanExec {
+    fn name(&self) -> &str {
+        "LogScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.props
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            Err(DataFusionError::Internal("LogScanExec has no children".into()))
+        }
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let ids = self
+            .partitions
+            .get(partition)
+            .cloned()
+            .ok_or_else(|| DataFusionError::Internal(format!("LogScanExec has no partition {partition}")))?;
+        let job = PartitionJob {
+            dialect: self.dialect.clone(),
+            full_schema: self.full_schema.clone(),
+            projection: self.projection.clone(),
+            objects: self.objects.clone(),
+            ids,
+            rows: self.rows,
+            settings: ScanSettings {
+                batch_size: context.session_config().batch_size(),
+                strict: self.strict,
+            },
+            stats: self.stats.clone(),
+        };
+        let (tx, rx) = mpsc::channel(2);
+        let task = SpawnedTask::spawn(job.run(tx));
+        // The task lives as long as the stream: dropping the stream (LIMIT
+        // met, query cancelled) aborts the task.
+        let stream = futures::stream::unfold((rx, task), |(mut rx, task)| async move {
+            rx.recv().await.map(|batch| (batch, (rx, task)))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream)))
+    }
+}
+
+/// Everything one partition needs, owned, so it can run on its own task.
+struct PartitionJob {
+    dialect: Arc<dyn Dialect>,
+    full_schema: SchemaRef,
+    projection: Vec<usize>,
+    objects: Arc<Vec<ScanObject>>,
+    ids: Vec<usize>,
+    rows: TimeRange,
+    settings: ScanSettings,
+    stats: Arc<ScanStats>,
+}
+
+async fn fetch(obj: ScanObject) -> Result<Bytes> {
+    let read_err = |e: object_store::Error| {
+        DataFusionError::External(Box::new(SourceError::Storage {
+            action: "read",
+            location: obj.object.name.clone(),
+            why: describe_store_error(&e),
+        }))
+    };
+    let result = obj.store.get(&obj.object.path).await.map_err(read_err)?;
+    result.bytes().await.map_err(read_err)
+}
+
+impl PartitionJob {
+    async fn run(self, tx: mpsc::Sender<Result<RecordBatch>>) {
+        if let Err(e) = self.scan_all(&tx).await {
+            // The receiver may be gone already; then nobody needs the error.
+            let _ = tx.send(Err(e)).await;
+        }
+    }
+
+    async fn scan_all(&self, tx: &mpsc::Sender<Result<RecordBatch>>) -> Result<()> {
+        let mut next = self
+            .ids
+            .first()
+            .map(|&i| SpawnedTask::spawn(fetch(self.objects[i].clone())));
+        for (k, &i) in self.ids.iter().enumerate() {
+            let Some(pending) = next.take() else { break };
+            let bytes = pending
+                .join()
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))??;
+            // Read ahead: fetch the next object while this one is parsed.
+            next = self
+                .ids
+                .get(k + 1)
+                .map(|&j| SpawnedTask::spawn(fetch(self.objects[j].clone())));
+            let name = self.objects[i].object.name.clone();
+            let mut decoder = self.dialect.decoder(&self.full_schema, &self.projection, self.rows);
+            let settings = self.settings;
+            let sender = tx.clone();
+            let scanned = SpawnedTask::spawn_blocking(move || {
+                let report = scan_object(bytes, &name, decoder.as_mut(), settings, &mut |batch| {
+                    sender.blocking_send(Ok(batch)).is_ok()
+                });
+                (name, report)
+            })
+            .join()
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let (name, report) = scanned;
+            self.stats.add_object(&name, report?);
+            if tx.is_closed() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

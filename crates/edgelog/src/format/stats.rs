@@ -1,0 +1,128 @@
+//! What a scan saw, for the summary line on stderr: rows, objects, malformed
+//! lines (counted per object, the first few kept as `object:line: reason`),
+//! unknown fields, and what listing selected.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+/// How many malformed-line samples are kept.
+pub const MAX_SAMPLES: usize = 5;
+
+/// What scanning one object saw.
+#[derive(Debug, Default, Clone)]
+pub struct ObjectReport {
+    /// Rows returned (after time filtering).
+    pub rows: u64,
+    /// Lines that did not parse.
+    pub malformed: u64,
+    /// The first few of those, as `line: reason`.
+    pub samples: Vec<(u64, String)>,
+    /// Field names the dialect does not know.
+    pub unknown_fields: BTreeSet<String>,
+    /// Lines with invalid UTF-8, kept with U+FFFD in place of the bad bytes.
+    pub invalid_utf8: u64,
+}
+
+/// Totals over a whole scan (shared by every partition of a query).
+#[derive(Debug, Default, Clone)]
+pub struct ScanTotals {
+    /// Objects read to the end.
+    pub objects: u64,
+    /// Rows returned.
+    pub rows: u64,
+    /// Malformed lines.
+    pub malformed: u64,
+    /// Malformed lines per object.
+    pub malformed_by_object: BTreeMap<String, u64>,
+    /// The first few malformed lines, as `object:line: reason`.
+    pub samples: Vec<String>,
+    /// Unknown field names, mentioned once.
+    pub unknown_fields: BTreeSet<String>,
+    /// Lines with invalid UTF-8.
+    pub invalid_utf8: u64,
+    /// Objects selected for reading, over all listings.
+    pub selected: usize,
+    /// Objects that matched the location, before time selection.
+    pub candidates: usize,
+    /// Objects skipped as not the dialect's, e.g. a README.
+    pub skipped: Vec<String>,
+    /// Date folders never listed.
+    pub folders_pruned: usize,
+}
+
+/// Scan totals behind a lock; each object adds its report once, at its end.
+#[derive(Debug, Default)]
+pub struct ScanStats {
+    totals: Mutex<ScanTotals>,
+}
+
+impl ScanStats {
+    fn with<R>(&self, f: impl FnOnce(&mut ScanTotals) -> R) -> R {
+        // A poisoned lock only means another scan thread panicked; the
+        // counts are still the best we have.
+        let mut guard = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// Adds one object's report.
+    pub fn add_object(&self, name: &str, report: ObjectReport) {
+        self.with(|t| {
+            t.objects += 1;
+            t.rows += report.rows;
+            t.invalid_utf8 += report.invalid_utf8;
+            t.unknown_fields.extend(report.unknown_fields);
+            if report.malformed > 0 {
+                t.malformed += report.malformed;
+                *t.malformed_by_object.entry(name.to_string()).or_default() += report.malformed;
+                for (line, why) in report.samples {
+                    if t.samples.len() < MAX_SAMPLES {
+                        t.samples.push(format!("{name}:{line}: {why}"));
+                    }
+                }
+            }
+        })
+    }
+
+    /// Adds what one listing selected.
+    pub fn add_listing(&self, selected: usize, candidates: usize, skipped: &[String], folders_pruned: usize) {
+        self.with(|t| {
+            t.selected += selected;
+            t.candidates += candidates;
+            t.skipped.extend(skipped.iter().cloned());
+            t.folders_pruned += folders_pruned;
+        })
+    }
+
+    /// A copy of the totals so far.
+    pub fn snapshot(&self) -> ScanTotals {
+        self.with(|t| t.clone())
+    }
+
+    /// The one-line summary: `12168 rows from 8 objects; 18 malformed lines
+    /// in 6 objects, first: obj:12: reason`.
+    pub fn summary(&self) -> String {
+        let t = self.snapshot();
+        let mut s = format!("{} rows from {} objects", t.rows, t.objects);
+        if t.malformed == 0 {
+            s.push_str("; no malformed lines");
+        } else {
+            s.push_str(&format!(
+                "; {} malformed lines in {} objects, first: {}",
+                t.malformed,
+                t.malformed_by_object.len(),
+                t.samples.first().map(String::as_str).unwrap_or("?")
+            ));
+        }
+        if t.invalid_utf8 > 0 {
+            s.push_str(&format!(
+                "; {} lines with invalid UTF-8 (bad bytes shown as U+FFFD)",
+                t.invalid_utf8
+            ));
+        }
+        if !t.unknown_fields.is_empty() {
+            let names: Vec<_> = t.unknown_fields.iter().map(String::as_str).collect();
+            s.push_str(&format!("; unknown fields ignored: {}", names.join(", ")));
+        }
+        s
+    }
+}

@@ -1,0 +1,45 @@
+//! Runs one question end to end: session, plan, stream, output, summary.
+//! The CLI, the demo and the tests all come through [`run_query`].
+
+use std::io::Write;
+
+use anyhow::{Result, bail};
+
+use crate::config::QueryConfig;
+use crate::format::stats::ScanTotals;
+use crate::output::write_stream;
+use crate::session::build_session;
+
+/// Runs `cfg.sql` over `cfg.locations`, writes the result to `out` and the
+/// summary (unless quiet) to stderr. Returns what the scan saw.
+pub async fn run_query(cfg: &QueryConfig, out: Box<dyn Write + Send>) -> Result<ScanTotals> {
+    let session = build_session(&cfg.locations, &cfg.scan, &cfg.storage, cfg.memory_limit)?;
+    if cfg.verbose {
+        for s in &session.sources {
+            eprintln!("edgelog: source {}: {}", s.location, s.settings);
+        }
+    }
+    if cfg.sql.trim().is_empty() {
+        bail!("no SQL given");
+    }
+    let df = session.ctx.sql(&cfg.sql).await?;
+    let stream = df.execute_stream().await?;
+    let rows = write_stream(stream, cfg.output, out).await?;
+    let totals = session.stats.snapshot();
+    if cfg.verbose {
+        eprintln!(
+            "edgelog: selected {} objects of {} candidates; {} date folders not listed; {} result rows",
+            totals.selected, totals.candidates, totals.folders_pruned, rows
+        );
+        for s in &totals.skipped {
+            eprintln!("edgelog: skipped (not a {} object): {s}", cfg.scan.format);
+        }
+        for s in totals.samples.iter().skip(1) {
+            eprintln!("edgelog: malformed: {s}");
+        }
+    }
+    if !cfg.quiet {
+        eprintln!("{}", session.stats.summary());
+    }
+    Ok(totals)
+}
