@@ -1,1 +1,131 @@
-fn main() {}
+//! Runs the `.slt` files in `tests/slt/`, each against a fresh session over
+//! the fixture logs in `tests/data/sakura/`. SQL behaviour is pinned there:
+//! column types, NULL handling, canonical columns, `_file`/`_line`, pruning.
+//!
+//! A file may start with `# options: --since=TIME --until=TIME --tz=ZONE
+//! --prune-margin=DURATION` to bind `logs` with those scan options.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use async_trait::async_trait;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use edgelog::config::{ScanOptions, StorageOptions, parse_duration_ms};
+use edgelog::session::build_session;
+use edgelog_parse::time::parse_iso8601;
+use sqllogictest::{DBOutput, DefaultColumnType};
+
+struct Db {
+    ctx: SessionContext,
+}
+
+#[async_trait]
+impl sqllogictest::AsyncDB for Db {
+    type Error = DataFusionError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DataFusionError> {
+        let df = self.ctx.sql(sql).await?;
+        let schema = df.schema().as_arrow().clone();
+        let batches = df.collect().await?;
+        if schema.fields().is_empty() {
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let options = FormatOptions::default().with_null("NULL");
+        let mut rows = Vec::new();
+        for batch in &batches {
+            let formatters: Vec<_> = batch
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+                .collect::<Result<_, _>>()?;
+            for r in 0..batch.num_rows() {
+                rows.push(
+                    formatters
+                        .iter()
+                        .map(|f| {
+                            let v = f.value(r).to_string();
+                            if v.is_empty() { "(empty)".to_string() } else { v }
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; schema.fields().len()],
+            rows,
+        })
+    }
+
+    async fn shutdown(&mut self) {}
+}
+
+fn options_of(file: &Path) -> ScanOptions {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut scan = ScanOptions::default();
+    if let Some(line) = text.lines().find_map(|l| l.strip_prefix("# options:")) {
+        for opt in line.split_whitespace() {
+            let (k, v) = opt.split_once('=').expect("options are --key=value");
+            match k {
+                "--since" => scan.range.since = parse_iso8601(v, 9 * 3600),
+                "--until" => scan.range.until = parse_iso8601(v, 9 * 3600),
+                "--tz" => scan.tz = Some(v.to_string()),
+                "--prune-margin" => scan.prune_margin_ms = parse_duration_ms(v).unwrap(),
+                other => panic!("unknown option {other} in {}", file.display()),
+            }
+        }
+    }
+    scan
+}
+
+async fn run_file(file: PathBuf, data: String) -> Result<(), String> {
+    let scan = options_of(&file);
+    let mut runner = sqllogictest::Runner::new(move || {
+        let (data, scan) = (data.clone(), scan.clone());
+        async move {
+            let s = build_session(&[data], &scan, &StorageOptions::default(), None)
+                .map_err(|e| DataFusionError::External(e.into()))?;
+            Ok(Db { ctx: s.ctx })
+        }
+    });
+    runner.with_column_validator(|_, _| true);
+    runner
+        .run_file_async(&file)
+        .await
+        .map_err(|e| format!("{}: {e}", file.display()))
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests");
+    let data = root.join("data/sakura/").to_string_lossy().into_owned();
+    let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("slt"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .filter(|p| filter.as_ref().is_none_or(|f| p.to_string_lossy().contains(f.as_str())))
+        .collect();
+    files.sort();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut failed = 0;
+    for f in &files {
+        match rt.block_on(run_file(f.clone(), data.clone())) {
+            Ok(()) => println!("slt {} ... ok", f.file_name().unwrap().to_string_lossy()),
+            Err(e) => {
+                failed += 1;
+                println!("slt {} ... FAILED\n{e}", f.file_name().unwrap().to_string_lossy());
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out",
+        if failed == 0 { "ok" } else { "FAILED" },
+        files.len() - failed
+    );
+    if failed > 0 || files.is_empty() {
+        std::process::exit(1);
+    }
+}

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run SQL over access logs (the table is `logs`).
-    Query(query::QueryArgs),
+    Query(Box<query::QueryArgs>),
     /// List the log formats edgelog reads, with their columns.
     Formats(formats::FormatsArgs),
     /// Write realistic sample logs and answer example questions on them.
@@ -40,7 +40,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
-        Command::Query(args) => runtime.block_on(query::run(args)),
+        Command::Query(args) => runtime.block_on(query::run(*args)),
         Command::Formats(args) => formats::run(args),
         Command::Demo(args) => runtime.block_on(demo::run(args)),
     }

@@ -123,9 +123,26 @@ pub fn parse_location(raw: &str) -> Result<Location, SourceError> {
     };
     let cwd = std::env::current_dir().map_err(|e| bad(&format!("cannot read the current directory: {e}")))?;
     Ok(Location::Local {
-        base: cwd.join(base),
+        base: normalize(&cwd.join(base)),
         glob,
     })
+}
+
+/// Resolves `.` and `..` without touching the file system (the object
+/// store's paths admit neither).
+fn normalize(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Splits a path at its first glob character into the folder before it
@@ -330,7 +347,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match parse_location("/var/log/x.gz").unwrap() {
+        match parse_location("/var/log/../log/./x.gz").unwrap() {
             Location::Local { base, glob } => {
                 assert_eq!(base, PathBuf::from("/var/log/x.gz"));
                 assert_eq!(glob, None);
