@@ -1,1 +1,13 @@
+//! edgelog's integration tests: the real binary, real files, a real
+//! S3-compatible server on 127.0.0.1 and the peers' answers.
+//! One binary for all of them (link time is the cost on 2 cores).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+mod cli;
+mod corpus;
+mod peers;
+mod pruning;
+mod s3;

@@ -9,7 +9,8 @@ mod query;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 /// Query, report on, keep and alert on web/CDN access logs where they live.
@@ -30,11 +31,20 @@ enum Command {
     Demo(demo::DemoArgs),
 }
 
-/// Parses the arguments and runs the command. Usage errors, `--help` and
-/// `--version` are printed by clap and end the process with its codes
-/// (2 for a usage error, 0 for help).
+/// Parses the arguments and runs the command. `--help` and `--version` are
+/// printed by clap (exit 0); a usage error comes back as a one-line error.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
-    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        // A usage error is one line, like every other error.
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            bail!("{} (see --help)", first.trim_start_matches("error: "));
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
