@@ -3,7 +3,7 @@
 //!
 //! Follow the data: a location is opened by [`source`], its objects are
 //! listed and pruned by time, each object is decoded and parsed by
-//! [`format`] into Arrow batches, DataFusion runs the SQL ([`session`],
+//! [`mod@format`] into Arrow batches, DataFusion runs the SQL ([`session`],
 //! [`query`]), and [`output`] writes the rows. [`cli`] turns flags into the
 //! plain structs of [`config`]; [`demo`] makes sample data and answers.
 
