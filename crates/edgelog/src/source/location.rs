@@ -72,12 +72,12 @@ pub fn parse_location(raw: &str) -> Result<Location, SourceError> {
             return Err(bad("no host in URL"));
         }
         let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-        let path_style = host == "localhost"
-            || host.starts_with('[')
-            || host.parse::<std::net::Ipv4Addr>().is_ok()
-            || host.starts_with("s3")
-            || !host.contains('.');
-        if path_style {
+        // BUCKET.s3.REGION.example / BUCKET.s3-REGION.amazonaws.com name the
+        // bucket first; any other host (an endpoint, an IP) is path style.
+        let labels: Vec<&str> = host.split('.').collect();
+        let virtual_host =
+            labels.len() >= 3 && labels[1].starts_with("s3") && host.parse::<std::net::Ipv4Addr>().is_err();
+        if !virtual_host {
             let (bucket, key_path) = path.split_once('/').unwrap_or((path, ""));
             if bucket.is_empty() {
                 return Err(bad(
@@ -320,6 +320,26 @@ mod tests {
                 "p".into(),
                 None,
                 Some("http://127.0.0.1:9000".into()),
+                false
+            )
+        );
+        assert_eq!(
+            s3("https://s3logs.s3.isk01.sakurastorage.jp/x/"),
+            (
+                "s3logs".into(),
+                "x".into(),
+                None,
+                Some("https://s3logs.s3.isk01.sakurastorage.jp".into()),
+                true
+            )
+        );
+        assert_eq!(
+            s3("https://minio.example.com:9000/b/x"),
+            (
+                "b".into(),
+                "x".into(),
+                None,
+                Some("https://minio.example.com:9000".into()),
                 false
             )
         );
