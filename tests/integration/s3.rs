@@ -4,73 +4,32 @@
 //! wrong secret, a missing bucket, a missing key and a refused connection;
 //! profiles read from a temporary HOME; secrets never printed.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use s3s::auth::SimpleAuth;
-use s3s::service::S3ServiceBuilder;
-
 use crate::harness::{Cmd, Run, generate};
+
+#[path = "../support/s3_server.rs"]
+mod server;
 
 const KEY: &str = "AKIAEDGELOGTEST0001";
 const SECRET: &str = "edgelog-test-secret-never-printed";
 const BUCKET: &str = "logs-bucket";
 
-/// A running s3s-fs server serving `root` (one folder per bucket).
+/// The server and the folder it serves.
 struct S3Server {
-    addr: SocketAddr,
+    server: server::S3Server,
     root: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl S3Server {
     fn start() -> Self {
         let root = tempfile::tempdir().unwrap();
-        let root_path: PathBuf = root.path().to_path_buf();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let fs = s3s_fs::FileSystem::new(&root_path).unwrap();
-                let mut b = S3ServiceBuilder::new(fs);
-                b.set_auth(SimpleAuth::from_single(KEY, SECRET));
-                let service = b.build();
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let http = ConnBuilder::new(TokioExecutor::new());
-                loop {
-                    tokio::select! {
-                        accepted = listener.accept() => {
-                            let Ok((socket, _)) = accepted else { continue };
-                            let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
-                            tokio::spawn(async move {
-                                let _ = conn.await;
-                            });
-                        }
-                        _ = &mut stop_rx => break,
-                    }
-                }
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
-        S3Server {
-            addr,
-            root,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        let server = server::S3Server::start(root.path().to_path_buf(), KEY, SECRET, 0);
+        S3Server { server, root }
     }
 
     fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.endpoint()
     }
 
     fn bucket_dir(&self) -> PathBuf {
@@ -84,17 +43,6 @@ impl S3Server {
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .env("AWS_ENDPOINT_URL", self.endpoint())
             .env("AWS_REGION", "jp-north-1")
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -20,7 +20,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::sync::mpsc;
 
 use super::Dialect;
-use super::scan::{ScanSettings, scan_object};
+use super::scan::{ScanBuffers, ScanSettings, scan_object};
 use super::stats::ScanStats;
 use crate::config::TimeRange;
 use crate::source::{ListedObject, SourceError, describe_store_error};
@@ -211,6 +211,8 @@ impl PartitionJob {
             .ids
             .first()
             .map(|&i| SpawnedTask::spawn(fetch(self.objects[i].clone())));
+        // Inflate buffers travel with the partition from object to object.
+        let mut buffers = Some(ScanBuffers::new());
         for (k, &i) in self.ids.iter().enumerate() {
             let Some(pending) = next.take() else { break };
             let bytes = pending
@@ -226,16 +228,18 @@ impl PartitionJob {
             let mut decoder = self.dialect.decoder(&self.full_schema, &self.projection, self.rows);
             let settings = self.settings;
             let sender = tx.clone();
+            let mut bufs = buffers.take().unwrap_or_default();
             let scanned = SpawnedTask::spawn_blocking(move || {
-                let report = scan_object(bytes, &name, decoder.as_mut(), settings, &mut |batch| {
+                let report = scan_object(bytes, &name, decoder.as_mut(), settings, &mut bufs, &mut |batch| {
                     sender.blocking_send(Ok(batch)).is_ok()
                 });
-                (name, report)
+                (name, report, bufs)
             })
             .join()
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            let (name, report) = scanned;
+            let (name, report, bufs) = scanned;
+            buffers = Some(bufs);
             self.stats.add_object(&name, report?);
             if tx.is_closed() {
                 break;

@@ -7,6 +7,7 @@
 //! open locations or resolve credentials: `source/` hands it objects.
 
 pub mod exec;
+pub mod inflate;
 pub mod pushdown;
 pub mod sakura;
 pub mod scan;

@@ -1,18 +1,27 @@
-//! The scan of one object: bytes -> decompressed stream -> lines -> rows.
+//! The scan of one object: bytes -> decompressed bytes -> lines -> rows.
 //!
-//! This is the one place to replace with a faster scanner: everything above
-//! it (listing, partitions, DataFusion) only sees record batches and an
+//! This is the one place to make faster: everything above it (listing,
+//! partitions, DataFusion) only sees record batches and an
 //! [`ObjectReport`]. Compression is told by magic bytes, never by name:
-//! gzip (all members of a multi-member file), zstd, or plain text.
+//! gzip (every member of a multi-member file), zstd, or plain text.
+//! Objects that inflate to at most [`WHOLE_OBJECT_LIMIT`] are inflated in
+//! one call with libdeflate and split into lines in place; larger ones (and
+//! zstd) are streamed, so memory stays bounded whatever the object size.
 
 use std::io::{BufRead, BufReader, Read};
 
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use datafusion::error::{DataFusionError, Result};
+use memchr::memchr;
 
 use super::LineDecoder;
+use super::inflate::Inflater;
 use super::stats::{MAX_SAMPLES, ObjectReport};
+
+/// Largest decompressed size (as announced by the gzip trailer, or guessed
+/// from the compressed size) that is inflated in one piece.
+pub const WHOLE_OBJECT_LIMIT: usize = 256 * 1024 * 1024;
 
 /// What compression an object's first bytes announce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +56,28 @@ pub struct ScanSettings {
     pub strict: bool,
 }
 
+/// Buffers a scanning thread keeps between objects.
+pub struct ScanBuffers {
+    inflater: Option<Inflater>,
+    inflated: Vec<u8>,
+}
+
+impl ScanBuffers {
+    /// Empty buffers; the inflater is made on first use.
+    pub fn new() -> Self {
+        ScanBuffers {
+            inflater: None,
+            inflated: Vec::new(),
+        }
+    }
+}
+
+impl Default for ScanBuffers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Scans one whole object held in memory. `emit` receives each batch and
 /// returns `false` when nobody wants more (a `LIMIT` was met), which ends the
 /// scan early without error.
@@ -55,83 +86,151 @@ pub fn scan_object(
     name: &str,
     decoder: &mut dyn LineDecoder,
     settings: ScanSettings,
+    buffers: &mut ScanBuffers,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<ObjectReport> {
     let data: &[u8] = &bytes;
+    let mut lines = LineScanner {
+        name,
+        decoder,
+        settings,
+        emit,
+        report: ObjectReport::default(),
+        line_no: 0,
+        stopped: false,
+    };
     match Compression::detect(data) {
-        Compression::Gzip => scan_reader(flate2::read::MultiGzDecoder::new(data), name, decoder, settings, emit),
+        Compression::Gzip if announced_size(data) <= WHOLE_OBJECT_LIMIT => {
+            let inflater = match &mut buffers.inflater {
+                Some(i) => i,
+                slot => slot.insert(Inflater::new().map_err(|e| read_error(name, &e))?),
+            };
+            inflater
+                .gunzip(data, &mut buffers.inflated)
+                .map_err(|e| read_error(name, &e))?;
+            lines.scan_buffer(&buffers.inflated)?;
+            // Do not keep a large buffer alive between objects.
+            if buffers.inflated.capacity() > 64 * 1024 * 1024 {
+                buffers.inflated = Vec::new();
+            }
+        }
+        Compression::Gzip => lines.scan_reader(flate2::read::MultiGzDecoder::new(data))?,
         Compression::Zstd => {
             let reader = zstd::stream::read::Decoder::with_buffer(data).map_err(|e| read_error(name, &e))?;
-            scan_reader(reader, name, decoder, settings, emit)
+            lines.scan_reader(reader)?;
         }
-        Compression::Plain => scan_reader(data, name, decoder, settings, emit),
+        Compression::Plain => lines.scan_buffer(data)?,
     }
+    lines.finish()
 }
 
-fn read_error(name: &str, e: &std::io::Error) -> DataFusionError {
+/// The larger of the last gzip trailer's size and four times the
+/// compressed size: what one-piece inflating would need at least.
+fn announced_size(gz: &[u8]) -> usize {
+    let trailer = gz.len().checked_sub(4).map_or(0, |at| {
+        u32::from_le_bytes([gz[at], gz[at + 1], gz[at + 2], gz[at + 3]]) as usize
+    });
+    trailer.max(gz.len().saturating_mul(4))
+}
+
+fn read_error(name: &str, e: &dyn std::fmt::Display) -> DataFusionError {
     DataFusionError::Execution(format!("cannot read {name}: {e}"))
 }
 
-fn scan_reader<R: Read>(
-    reader: R,
-    name: &str,
-    decoder: &mut dyn LineDecoder,
+/// Feeds lines to a decoder, counting and sampling the malformed ones.
+struct LineScanner<'a> {
+    name: &'a str,
+    decoder: &'a mut dyn LineDecoder,
     settings: ScanSettings,
-    emit: &mut dyn FnMut(RecordBatch) -> bool,
-) -> Result<ObjectReport> {
-    let mut reader = BufReader::with_capacity(256 * 1024, reader);
-    let mut report = ObjectReport::default();
-    let mut buf = Vec::with_capacity(4096);
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| read_error(name, &e))?;
-        if n == 0 {
-            break;
+    emit: &'a mut dyn FnMut(RecordBatch) -> bool,
+    report: ObjectReport,
+    line_no: u64,
+    /// The consumer wants no more rows.
+    stopped: bool,
+}
+
+impl LineScanner<'_> {
+    fn scan_buffer(&mut self, data: &[u8]) -> Result<()> {
+        let mut rest = data;
+        while !rest.is_empty() && !self.stopped {
+            let (line, next) = match memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, &rest[rest.len()..]),
+            };
+            self.line(line)?;
+            rest = next;
         }
-        line_no += 1;
-        let mut line: &[u8] = &buf;
-        while let [rest @ .., b'\n' | b'\r'] = line {
+        Ok(())
+    }
+
+    fn scan_reader<R: Read>(&mut self, reader: R) -> Result<()> {
+        let mut reader = BufReader::with_capacity(256 * 1024, reader);
+        let mut buf = Vec::with_capacity(4096);
+        while !self.stopped {
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| read_error(self.name, &e))?;
+            if n == 0 {
+                break;
+            }
+            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            self.line(line)?;
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, line: &[u8]) -> Result<()> {
+        self.line_no += 1;
+        let mut line = line;
+        while let [rest @ .., b'\r'] = line {
             line = rest;
         }
         if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+            return Ok(());
         }
         let lossy;
         let text = match std::str::from_utf8(line) {
             Ok(t) => t,
             Err(_) => {
-                report.invalid_utf8 += 1;
+                self.report.invalid_utf8 += 1;
                 lossy = String::from_utf8_lossy(line);
                 &lossy
             }
         };
-        let before = decoder.len();
-        let unknown = &mut report.unknown_fields;
-        let pushed = decoder.push_line(text, line_no, &mut |k| {
+        let before = self.decoder.len();
+        let unknown = &mut self.report.unknown_fields;
+        let pushed = self.decoder.push_line(text, self.line_no, &mut |k| {
             if !unknown.contains(k) {
                 unknown.insert(k.to_string());
             }
         });
         if let Err(why) = pushed {
-            if settings.strict {
+            if self.settings.strict {
                 return Err(DataFusionError::Execution(format!(
-                    "malformed line ({name}:{line_no}): {why} (--strict)"
+                    "malformed line ({}:{}): {why} (--strict)",
+                    self.name, self.line_no
                 )));
             }
-            report.malformed += 1;
-            if report.samples.len() < MAX_SAMPLES {
-                report.samples.push((line_no, why.to_string()));
+            self.report.malformed += 1;
+            if self.report.samples.len() < MAX_SAMPLES {
+                self.report.samples.push((self.line_no, why.to_string()));
             }
-            continue;
+            return Ok(());
         }
-        report.rows += (decoder.len() - before) as u64;
-        if decoder.len() >= settings.batch_size && !emit(decoder.finish_batch(name)?) {
-            return Ok(report);
+        self.report.rows += (self.decoder.len() - before) as u64;
+        if self.decoder.len() >= self.settings.batch_size {
+            let batch = self.decoder.finish_batch(self.name)?;
+            self.stopped = !(self.emit)(batch);
         }
+        Ok(())
     }
-    if !decoder.is_empty() {
-        emit(decoder.finish_batch(name)?);
+
+    fn finish(self) -> Result<ObjectReport> {
+        if !self.stopped && !self.decoder.is_empty() {
+            let batch = self.decoder.finish_batch(self.name)?;
+            (self.emit)(batch);
+        }
+        Ok(self.report)
     }
-    Ok(report)
 }

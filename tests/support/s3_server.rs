@@ -1,0 +1,81 @@
+//! An S3-compatible server (s3s-fs) on 127.0.0.1 that checks every
+//! request's SigV4 signature, serving a folder (one sub-folder per bucket).
+//! Shared by the integration tests (in process) and the benchmark (as the
+//! `s3_server` example binary).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+
+/// A running server; dropping it stops it.
+pub struct S3Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl S3Server {
+    /// Serves `root` with one key pair, on a free port (or `port`).
+    pub fn start(root: PathBuf, key: &str, secret: &str, port: u16) -> Self {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (key, secret) = (key.to_string(), secret.to_string());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime for the S3 server");
+            rt.block_on(async move {
+                let fs = s3s_fs::FileSystem::new(&root).expect("the S3 server's root folder");
+                let mut b = S3ServiceBuilder::new(fs);
+                b.set_auth(SimpleAuth::from_single(key, secret));
+                let service = b.build();
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .expect("a port on 127.0.0.1");
+                addr_tx.send(listener.local_addr().expect("a bound address")).ok();
+                let http = ConnBuilder::new(TokioExecutor::new());
+                loop {
+                    tokio::select! {
+                        accepted = listener.accept() => {
+                            let Ok((socket, _)) = accepted else { continue };
+                            let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                            tokio::spawn(async move {
+                                let _ = conn.await;
+                            });
+                        }
+                        _ = &mut stop_rx => break,
+                    }
+                }
+            });
+        });
+        let addr = addr_rx.recv().expect("the S3 server started");
+        S3Server {
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
