@@ -35,6 +35,14 @@ impl std::fmt::Display for InflateError {
 
 impl std::error::Error for InflateError {}
 
+/// The size the last gzip member's trailer announces (mod 2^32); 0 when
+/// the data is too short to have one.
+pub fn trailer_size(gz: &[u8]) -> usize {
+    gz.len().checked_sub(4).map_or(0, |at| {
+        u32::from_le_bytes([gz[at], gz[at + 1], gz[at + 2], gz[at + 3]]) as usize
+    })
+}
+
 /// A libdeflate decompressor (reusable across objects of one thread).
 pub struct Inflater {
     raw: NonNull<sys::libdeflate_decompressor>,
@@ -76,10 +84,7 @@ impl Inflater {
             }
             // The last member's trailer holds its size mod 2^32: a good first
             // guess for single-member objects; grow on demand otherwise.
-            let hint = gz.len().checked_sub(4).map_or(0, |at| {
-                u32::from_le_bytes([gz[at], gz[at + 1], gz[at + 2], gz[at + 3]]) as usize
-            });
-            let mut want = hint.max(rest.len() * 4).max(64 * 1024);
+            let mut want = trailer_size(gz).max(rest.len() * 4).max(64 * 1024);
             loop {
                 out.reserve(want);
                 let spare = out.spare_capacity_mut();

@@ -184,7 +184,7 @@ enum Builder {
     U16(UInt16Builder),
     U64(UInt64Builder),
     F64(Float64Builder),
-    Time(TimestampMillisecondBuilder, Option<Arc<str>>),
+    Time(TimestampMillisecondBuilder),
     Dict(StringDictionaryBuilder<Int32Type>),
     /// `_file`: one value per batch, built at the end.
     File,
@@ -193,9 +193,8 @@ enum Builder {
 impl Builder {
     fn new(col: Col, tz: Option<Arc<str>>) -> Self {
         match data_type(col, "UTC") {
-            DataType::Timestamp(..) => {
-                Builder::Time(TimestampMillisecondBuilder::new().with_timezone_opt(tz.clone()), tz)
-            }
+            // `finish` keeps the builder's zone, so one builder serves every batch.
+            DataType::Timestamp(..) => Builder::Time(TimestampMillisecondBuilder::new().with_timezone_opt(tz)),
             DataType::UInt16 => Builder::U16(UInt16Builder::new()),
             DataType::UInt64 => Builder::U64(UInt64Builder::new()),
             DataType::Float64 => Builder::F64(Float64Builder::new()),
@@ -211,11 +210,7 @@ impl Builder {
             Builder::U16(b) => Arc::new(b.finish()),
             Builder::U64(b) => Arc::new(b.finish()),
             Builder::F64(b) => Arc::new(b.finish()),
-            Builder::Time(b, tz) => {
-                let array = b.finish();
-                *b = TimestampMillisecondBuilder::new().with_timezone_opt(tz.clone());
-                Arc::new(array)
-            }
+            Builder::Time(b) => Arc::new(b.finish()),
             Builder::Dict(b) => Arc::new(b.finish()),
             Builder::File => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(file, len))),
         }
@@ -246,7 +241,7 @@ impl LineDecoder for SakuraDecoder {
         };
         for (col, b) in self.cols.iter().zip(self.builders.iter_mut()) {
             match (b, col) {
-                (Builder::Time(b, _), _) => b.append_option(rec.time_ms),
+                (Builder::Time(b), _) => b.append_option(rec.time_ms),
                 (Builder::U16(b), Col::Native(F::RemotePort)) => b.append_option(rec.remote_port),
                 (Builder::U16(b), _) => b.append_option(rec.status),
                 (Builder::U64(b), Col::Native(F::BodyBytesSent)) => b.append_option(rec.body_bytes_sent),

@@ -16,7 +16,7 @@ use datafusion::error::{DataFusionError, Result};
 use memchr::memchr;
 
 use super::LineDecoder;
-use super::inflate::Inflater;
+use super::inflate::{Inflater, trailer_size};
 use super::stats::{MAX_SAMPLES, ObjectReport};
 
 /// Largest decompressed size (as announced by the gzip trailer, or guessed
@@ -127,10 +127,7 @@ pub fn scan_object(
 /// The larger of the last gzip trailer's size and four times the
 /// compressed size: what one-piece inflating would need at least.
 fn announced_size(gz: &[u8]) -> usize {
-    let trailer = gz.len().checked_sub(4).map_or(0, |at| {
-        u32::from_le_bytes([gz[at], gz[at + 1], gz[at + 2], gz[at + 3]]) as usize
-    });
-    trailer.max(gz.len().saturating_mul(4))
+    trailer_size(gz).max(gz.len().saturating_mul(4))
 }
 
 fn read_error(name: &str, e: &dyn std::fmt::Display) -> DataFusionError {
