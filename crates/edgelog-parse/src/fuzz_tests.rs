@@ -3,9 +3,9 @@
 
 use proptest::prelude::*;
 
-use crate::json::{Value, scan_object};
+use crate::json::{RawStr, Value, scan_any, scan_object};
 use crate::request::split_request;
-use crate::sakura::{SakuraField, SakuraLine, Scratch, key_hour};
+use crate::sakura::{SakuraField, SakuraLine, Scratch, key_hour, parse_f64};
 use crate::time::{parse_epoch_secs, parse_iso8601};
 
 const VALID: &str = r#"{"time":"2024-11-27T13:28:34+09:00","http_host":"h","remote_port":"1","request":"GET /a?b HTTP/1.1","status":"200","bytes_sent":"3","msec":"1.5","user_agent":"\u00e9\"\\"}"#;
@@ -30,6 +30,18 @@ fn parse_everything(line: &str) {
     let _ = parse_epoch_secs(line);
     let _ = key_hour(line);
     let _ = split_request(line);
+}
+
+/// Every member the scanner reports, or its error: used to hold the fast
+/// path of `scan_object` to the careful `scan_any`.
+fn members(line: &str, fast: bool) -> Result<Vec<(RawStr<'_>, Value<'_>)>, crate::ParseError> {
+    let mut out = Vec::new();
+    if fast {
+        scan_object(line, |k, v| out.push((k, v)))?;
+    } else {
+        scan_any(line, |k, v| out.push((k, v)))?;
+    }
+    Ok(out)
 }
 
 /// Writes `s` as a JSON string body the way a strict writer would, escaping
@@ -94,5 +106,38 @@ proptest! {
         let s = &mut String::new();
         prop_assert_eq!(l.u16(SakuraField::Status, s).unwrap(), Some(status));
         prop_assert_eq!(l.u64(SakuraField::BytesSent, s).unwrap(), Some(bytes));
+    }
+
+    #[test]
+    fn fast_scan_equals_careful_scan(s in r#"[{}\[\]":, \\ab0-9.nul]{0,60}"#) {
+        prop_assert_eq!(members(&s, true), members(&s, false));
+    }
+
+    #[test]
+    fn fast_scan_equals_careful_scan_on_objects(
+        // No quote or backslash inside, so that most lines take the fast path;
+        // `extra` then damages some of them.
+        pairs in proptest::collection::vec(("[a-z_]{0,6}", "[ !#-\\[\\]-~\u{e9}\u{3042}]{0,70}"), 0..40),
+        extra in proptest::option::of((0..2000usize, "[\"\\\\{}:, ]")),
+        ws in "[ \t]{0,2}",
+    ) {
+        let body: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("\"{k}\"{ws}:{ws}\"{v}\""))
+            .collect();
+        let mut line = format!("{ws}{{{}}}{ws}", body.join(&format!("{ws},")));
+        if let Some((at, c)) = extra {
+            let at = at % (line.len() + 1);
+            if line.is_char_boundary(at) {
+                line.insert_str(at, &c);
+            }
+        }
+        prop_assert_eq!(members(&line, true), members(&line, false));
+    }
+
+    #[test]
+    fn fast_float_equals_std(s in "[0-9]{0,17}(\\.[0-9]{0,17})?|[0-9.eE+-]{0,8}") {
+        let std: Option<f64> = s.parse().ok();
+        prop_assert_eq!(parse_f64(&s).map(f64::to_bits), std.map(f64::to_bits));
     }
 }

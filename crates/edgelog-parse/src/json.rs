@@ -29,6 +29,7 @@ impl<'a> RawStr<'a> {
 
     /// The decoded text: borrowed when there is nothing to decode, otherwise
     /// decoded into `scratch` (which is cleared first).
+    #[inline]
     pub fn decode<'s>(&self, scratch: &'s mut String) -> Result<&'s str, ParseError>
     where
         'a: 's,
@@ -60,7 +61,74 @@ pub enum Value<'a> {
 /// Scans one line holding a JSON object and calls `on_field(key, value)` for
 /// each member, in order. Fails on anything that is not one complete object.
 pub fn scan_object<'a>(line: &'a str, mut on_field: impl FnMut(RawStr<'a>, Value<'a>)) -> Result<(), ParseError> {
+    let mut spans = [[0u32; 4]; FAST_MEMBERS];
+    if let Some(n) = scan_flat(line, &mut spans) {
+        for &[ks, ke, vs, ve] in &spans[..n] {
+            let raw = |s: u32, e: u32| RawStr {
+                raw: line.get(s as usize..e as usize).unwrap_or_default(),
+                escaped: false,
+            };
+            on_field(raw(ks, ke), Value::Str(raw(vs, ve)));
+        }
+        return Ok(());
+    }
+    scan_any(line, on_field)
+}
+
+/// Most members the fast path reads; objects with more take the careful one.
+const FAST_MEMBERS: usize = 32;
+
+/// The fast path for the common line: a flat object of string values with
+/// no backslash anywhere (so no escapes, and every quote delimits a string).
+/// Fills `spans` with `[key start, key end, value start, value end]` and
+/// returns how many, or `None` when the line is anything else, in which case
+/// [`scan_any`] decides (and reports any error) as if this had not run.
+fn scan_flat(line: &str, spans: &mut [[u32; 4]; FAST_MEMBERS]) -> Option<usize> {
     let b = line.as_bytes();
+    if u32::try_from(b.len()).is_err() || memchr(b'\\', b).is_some() {
+        return None;
+    }
+    let mut q = Quotes::new(b);
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(0);
+    }
+    let mut n = 0;
+    loop {
+        if n == FAST_MEMBERS || b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = q.next_quote(i + 1)?;
+        let mut j = skip_ws(b, key_end + 1);
+        if b.get(j) != Some(&b':') {
+            return None;
+        }
+        j = skip_ws(b, j + 1);
+        if b.get(j) != Some(&b'"') {
+            return None;
+        }
+        let value_end = q.next_quote(j + 1)?;
+        // Offsets fit in u32: the line length was checked above.
+        spans[n] = [i + 1, key_end, j + 1, value_end].map(|o| o as u32);
+        n += 1;
+        let k = skip_ws(b, value_end + 1);
+        match b.get(k) {
+            Some(b',') => i = skip_ws(b, k + 1),
+            Some(b'}') => return (skip_ws(b, k + 1) == b.len()).then_some(n),
+            _ => return None,
+        }
+    }
+}
+
+/// The careful path: any flat object, with escapes, numbers, literals and
+/// nested values, and a precise error for anything else.
+pub(crate) fn scan_any<'a>(line: &'a str, mut on_field: impl FnMut(RawStr<'a>, Value<'a>)) -> Result<(), ParseError> {
+    let b = line.as_bytes();
+    let q = &mut Quotes::new(b);
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return Err(ParseError::NotAnObject);
@@ -80,7 +148,7 @@ pub fn scan_object<'a>(line: &'a str, mut on_field: impl FnMut(RawStr<'a>, Value
                 });
             }
         }
-        let (key, next) = scan_string(line, i)?;
+        let (key, next) = scan_string(line, i, q)?;
         i = skip_ws(b, next);
         match b.get(i) {
             Some(b':') => {}
@@ -93,7 +161,7 @@ pub fn scan_object<'a>(line: &'a str, mut on_field: impl FnMut(RawStr<'a>, Value
             }
         }
         i = skip_ws(b, i + 1);
-        let (value, next) = scan_value(line, i)?;
+        let (value, next) = scan_value(line, i, q)?;
         on_field(key, value);
         i = skip_ws(b, next);
         match b.get(i) {
@@ -131,9 +199,17 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// Scans the string whose opening quote is at `start`; returns it and the
 /// offset just past the closing quote. Escapes are checked here, so that
 /// [`RawStr::decode`] can only fail on unpaired surrogates.
-fn scan_string(line: &str, start: usize) -> Result<(RawStr<'_>, usize), ParseError> {
+fn scan_string<'a>(line: &'a str, start: usize, q: &mut Quotes) -> Result<(RawStr<'a>, usize), ParseError> {
     let b = line.as_bytes();
     let content = start + 1;
+    if q.plain {
+        // No backslash anywhere in the line: the next quote closes the string.
+        let at = q
+            .next_quote(content)
+            .ok_or(ParseError::UnterminatedString { offset: start })?;
+        let raw = &line[content..at];
+        return Ok((RawStr { raw, escaped: false }, at + 1));
+    }
     let mut i = content;
     let mut escaped = false;
     loop {
@@ -165,16 +241,16 @@ fn scan_string(line: &str, start: usize) -> Result<(RawStr<'_>, usize), ParseErr
     }
 }
 
-fn scan_value(line: &str, i: usize) -> Result<(Value<'_>, usize), ParseError> {
+fn scan_value<'a>(line: &'a str, i: usize, q: &mut Quotes) -> Result<(Value<'a>, usize), ParseError> {
     let b = line.as_bytes();
     match b.get(i) {
         None => Err(ParseError::Truncated),
         Some(b'"') => {
-            let (s, next) = scan_string(line, i)?;
+            let (s, next) = scan_string(line, i, q)?;
             Ok((Value::Str(s), next))
         }
         Some(b'{' | b'[') => {
-            let end = skip_nested(line, i)?;
+            let end = skip_nested(line, i, q)?;
             Ok((Value::Nested(&line[i..end]), end))
         }
         Some(b't') => literal(b, i, b"true", Value::Bool(true)),
@@ -208,15 +284,104 @@ fn literal<'a>(b: &[u8], i: usize, word: &[u8], v: Value<'a>) -> Result<(Value<'
     }
 }
 
+/// Finds the quotes of a line that has no backslash, 64 bytes at a time
+/// (the comparison loop compiles to SIMD), so that each string ends by a bit
+/// scan instead of a search of its own. Lines with a backslash are scanned
+/// the careful way, since a quote may then be escaped.
+struct Quotes<'a> {
+    b: &'a [u8],
+    /// The line has no backslash, so every quote is a string delimiter.
+    plain: bool,
+    /// Start of the 64-byte block whose quotes are in `mask`.
+    base: usize,
+    mask: u64,
+}
+
+impl<'a> Quotes<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Quotes {
+            b,
+            plain: memchr(b'\\', b).is_none(),
+            base: usize::MAX,
+            mask: 0,
+        }
+    }
+
+    /// The offset of the first quote at or after `from`. Calls must come
+    /// with `from` never decreasing below the current block.
+    #[inline]
+    fn next_quote(&mut self, from: usize) -> Option<usize> {
+        let block = from - from % 64;
+        if block != self.base {
+            self.base = block;
+            self.mask = quote_mask(self.b, block);
+        }
+        let mut m = self.mask & (u64::MAX << (from - block));
+        loop {
+            if m != 0 {
+                return Some(self.base + m.trailing_zeros() as usize);
+            }
+            self.base += 64;
+            if self.base >= self.b.len() {
+                return None;
+            }
+            self.mask = quote_mask(self.b, self.base);
+            m = self.mask;
+        }
+    }
+}
+
+/// Bit `j` is set when `b[at + j]` is a quote.
+fn quote_mask(b: &[u8], at: usize) -> u64 {
+    let rest = b.get(at..).unwrap_or_default();
+    match rest.first_chunk::<64>() {
+        Some(block) => block_mask(block),
+        None => {
+            let mut block = [0u8; 64];
+            block[..rest.len()].copy_from_slice(rest);
+            block_mask(&block)
+        }
+    }
+}
+
+/// The quotes of 64 bytes, 16 at a time with SSE2 (part of every x86_64).
+#[cfg(target_arch = "x86_64")]
+fn block_mask(block: &[u8; 64]) -> u64 {
+    use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
+    let quote = set_splat_i8_m128i(b'"' as i8);
+    let (parts, _) = block.as_chunks::<16>();
+    let mut m = 0u64;
+    for (k, part) in parts.iter().enumerate() {
+        let eq = cmp_eq_mask_i8_m128i(m128i::from(*part), quote);
+        m |= u64::from(move_mask_i8_m128i(eq) as u16) << (16 * k);
+    }
+    m
+}
+
+/// The quotes of 64 bytes, 8 at a time: the exact zero-byte test of
+/// Hacker's Delight, then the high bits gathered by a multiplication.
+#[cfg(not(target_arch = "x86_64"))]
+fn block_mask(block: &[u8; 64]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let (words, _) = block.as_chunks::<8>();
+    let mut m = 0u64;
+    for (k, w) in words.iter().enumerate() {
+        let t = u64::from_le_bytes(*w) ^ 0x2222_2222_2222_2222;
+        let high = !(((t & LOW7) + LOW7) | t | LOW7);
+        m |= ((high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    m
+}
+
 /// Returns the offset just past the object or array that opens at `start`.
-fn skip_nested(line: &str, start: usize) -> Result<usize, ParseError> {
+fn skip_nested(line: &str, start: usize, q: &mut Quotes) -> Result<usize, ParseError> {
     let b = line.as_bytes();
     let mut depth = 0usize;
     let mut i = start;
     while let Some(&c) = b.get(i) {
         match c {
             b'"' => {
-                let (_, next) = scan_string(line, i)?;
+                let (_, next) = scan_string(line, i, q)?;
                 i = next;
                 continue;
             }

@@ -80,6 +80,9 @@ impl<'a> SakuraLine<'a> {
         let mut values = [None; FIELD_COUNT];
         let mut key_scratch = String::new();
         let mut key_err = None;
+        // Lines almost always hold the fields in schema order: try the field
+        // after the last one found before matching the name in full.
+        let mut guess = 0;
         scan_object(line, |key, value| {
             let name = match key.decode(&mut key_scratch) {
                 Ok(name) => name,
@@ -88,8 +91,15 @@ impl<'a> SakuraLine<'a> {
                     return;
                 }
             };
-            match SakuraField::from_key(name) {
-                Some(f) => values[f as usize] = Some(value),
+            let field = match SakuraField::ALL.get(guess) {
+                Some(&f) if same(f.name(), name) => Some(f),
+                _ => SakuraField::from_key(name),
+            };
+            match field {
+                Some(f) => {
+                    values[f as usize] = Some(value);
+                    guess = f as usize + 1;
+                }
                 None => on_unknown(name),
             }
         })?;
@@ -167,6 +177,45 @@ impl<'a> SakuraLine<'a> {
     }
 }
 
+/// String equality without a call to `memcmp`, which costs more than the
+/// comparison for keys this short.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// `str::parse::<f64>`, with a shortcut for the common `digits[.digits]` of
+/// at most 15 significant digits: both the digits and the power of ten are
+/// then exact doubles, so their quotient is the correctly rounded value,
+/// the very one the full parser returns.
+pub fn parse_f64(t: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let mut mantissa = 0u64;
+    let mut digits = 0usize;
+    let mut frac: Option<usize> = None;
+    for (i, c) in t.bytes().enumerate() {
+        match c {
+            b'0'..=b'9' if digits < 15 => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                digits += 1;
+                if let Some(f) = &mut frac {
+                    *f += 1;
+                }
+            }
+            b'.' if frac.is_none() && i > 0 => frac = Some(0),
+            _ => return t.parse().ok(),
+        }
+    }
+    match frac {
+        _ if digits == 0 => t.parse().ok(),
+        Some(0) => t.parse().ok(),
+        Some(k) => Some(mantissa as f64 / POW10[k]),
+        None => Some(mantissa as f64),
+    }
+}
+
 /// Reusable buffers for decoding escaped values, one per field, so that a
 /// record can borrow several decoded values at once.
 #[derive(Debug, Default)]
@@ -233,7 +282,9 @@ impl<'a> SakuraLine<'a> {
             status: typed(&text, SakuraField::Status, "an integer 0-65535")?,
             bytes_sent: typed(&text, SakuraField::BytesSent, "a non-negative integer")?,
             body_bytes_sent: typed(&text, SakuraField::BodyBytesSent, "a non-negative integer")?,
-            msec: typed(&text, SakuraField::Msec, "a number")?,
+            msec: text[SakuraField::Msec as usize]
+                .map(|t| parse_f64(t).ok_or_else(|| ParseError::bad_value("msec", t, "a number")))
+                .transpose()?,
             text,
         })
     }

@@ -148,6 +148,20 @@ struct LineScanner<'a> {
 
 impl LineScanner<'_> {
     fn scan_buffer(&mut self, data: &[u8]) -> Result<()> {
+        // One UTF-8 check for the whole buffer is much cheaper than one per
+        // line; only a buffer with some invalid byte is checked line by line.
+        if let Ok(text) = std::str::from_utf8(data) {
+            let mut rest = text;
+            while !rest.is_empty() && !self.stopped {
+                let (line, next) = match memchr(b'\n', rest.as_bytes()) {
+                    Some(i) => (&rest[..i], &rest[i + 1..]),
+                    None => (rest, ""),
+                };
+                self.text_line(line)?;
+                rest = next;
+            }
+            return Ok(());
+        }
         let mut rest = data;
         while !rest.is_empty() && !self.stopped {
             let (line, next) = match memchr(b'\n', rest) {
@@ -177,24 +191,24 @@ impl LineScanner<'_> {
         Ok(())
     }
 
+    /// One line of bytes that may not be UTF-8: invalid sequences become
+    /// U+FFFD and are counted.
     fn line(&mut self, line: &[u8]) -> Result<()> {
-        self.line_no += 1;
-        let mut line = line;
-        while let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
-        let lossy;
-        let text = match std::str::from_utf8(line) {
-            Ok(t) => t,
+        match std::str::from_utf8(line) {
+            Ok(text) => self.text_line(text),
             Err(_) => {
                 self.report.invalid_utf8 += 1;
-                lossy = String::from_utf8_lossy(line);
-                &lossy
+                self.text_line(&String::from_utf8_lossy(line))
             }
-        };
+        }
+    }
+
+    fn text_line(&mut self, line: &str) -> Result<()> {
+        self.line_no += 1;
+        let text = line.trim_end_matches('\r');
+        if text.bytes().all(|c| c.is_ascii_whitespace()) {
+            return Ok(());
+        }
         let before = self.decoder.len();
         let unknown = &mut self.report.unknown_fields;
         let pushed = self.decoder.push_line(text, self.line_no, &mut |k| {
