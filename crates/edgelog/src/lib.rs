@@ -4,7 +4,8 @@
 //! Follow the data: a location is opened by [`source`], its objects are
 //! listed and pruned by time, each object is decoded and parsed by
 //! [`mod@format`] into Arrow batches, DataFusion runs the SQL ([`session`],
-//! [`query`]), and [`output`] writes the rows. [`cli`] turns flags into the
+//! [`query`]), and [`output`] writes the rows
+//! ([`progress`] draws a bar on a terminal meanwhile). [`cli`] turns flags into the
 //! plain structs of [`config`]; [`demo`] makes sample data and answers.
 
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod format;
 pub mod output;
+pub mod progress;
 pub mod query;
 pub mod session;
 pub mod source;

@@ -1,13 +1,14 @@
 //! Runs one question end to end: session, plan, stream, output, summary.
 //! The CLI, the demo and the tests all come through [`run_query`].
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use anyhow::{Result, bail};
 
 use crate::config::QueryConfig;
 use crate::format::stats::ScanTotals;
 use crate::output::write_stream;
+use crate::progress::ProgressBarGuard;
 use crate::session::build_session;
 
 /// Runs `cfg.sql` over `cfg.locations`, writes the result to `out` and the
@@ -23,8 +24,10 @@ pub async fn run_query(cfg: &QueryConfig, out: Box<dyn Write + Send>) -> Result<
         bail!("no SQL given");
     }
     let df = session.ctx.sql(&cfg.sql).await?;
+    let bar = ProgressBarGuard::start(session.stats.clone(), !cfg.quiet && std::io::stderr().is_terminal());
     let stream = df.execute_stream().await?;
     let rows = write_stream(stream, cfg.output, out).await?;
+    drop(bar);
     let totals = session.stats.snapshot();
     if cfg.verbose {
         eprintln!(

@@ -240,7 +240,7 @@ impl PartitionJob {
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
             let (name, report, bufs) = scanned;
             buffers = Some(bufs);
-            self.stats.add_object(&name, report?);
+            self.stats.add_object(&name, self.objects[i].object.size, report?);
             if tx.is_closed() {
                 break;
             }

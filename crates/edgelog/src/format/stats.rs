@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How many malformed-line samples are kept.
 pub const MAX_SAMPLES: usize = 5;
@@ -51,9 +52,31 @@ pub struct ScanTotals {
 }
 
 /// Scan totals behind a lock; each object adds its report once, at its end.
+/// Progress (bytes and objects to read and done, rows) is kept apart in
+/// atomics, so that a progress bar can look without taking the lock.
 #[derive(Debug, Default)]
 pub struct ScanStats {
     totals: Mutex<ScanTotals>,
+    bytes_total: AtomicU64,
+    bytes_done: AtomicU64,
+    objects_total: AtomicU64,
+    objects_done: AtomicU64,
+    rows: AtomicU64,
+}
+
+/// How far a scan is; every figure only grows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Stored (compressed) bytes of the objects selected so far.
+    pub bytes_total: u64,
+    /// Stored bytes of the objects read to the end.
+    pub bytes_done: u64,
+    /// Objects selected so far.
+    pub objects_total: u64,
+    /// Objects read to the end.
+    pub objects_done: u64,
+    /// Rows returned.
+    pub rows: u64,
 }
 
 impl ScanStats {
@@ -64,8 +87,11 @@ impl ScanStats {
         f(&mut guard)
     }
 
-    /// Adds one object's report.
-    pub fn add_object(&self, name: &str, report: ObjectReport) {
+    /// Adds one object's report; `size` is its stored size.
+    pub fn add_object(&self, name: &str, size: u64, report: ObjectReport) {
+        bump(&self.bytes_done, size);
+        bump(&self.objects_done, 1);
+        bump(&self.rows, report.rows);
         self.with(|t| {
             t.objects += 1;
             t.rows += report.rows;
@@ -83,8 +109,30 @@ impl ScanStats {
         })
     }
 
-    /// Adds what one listing selected.
-    pub fn add_listing(&self, selected: usize, candidates: usize, skipped: &[String], folders_pruned: usize) {
+    /// How far the scan is.
+    pub fn progress(&self) -> Progress {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Progress {
+            bytes_total: get(&self.bytes_total),
+            bytes_done: get(&self.bytes_done),
+            objects_total: get(&self.objects_total),
+            objects_done: get(&self.objects_done),
+            rows: get(&self.rows),
+        }
+    }
+
+    /// Adds what one listing selected: `selected` objects of `bytes` stored
+    /// bytes in all.
+    pub fn add_listing(
+        &self,
+        selected: usize,
+        bytes: u64,
+        candidates: usize,
+        skipped: &[String],
+        folders_pruned: usize,
+    ) {
+        bump(&self.bytes_total, bytes);
+        bump(&self.objects_total, selected as u64);
         self.with(|t| {
             t.selected += selected;
             t.candidates += candidates;
@@ -125,4 +173,8 @@ impl ScanStats {
         }
         s
     }
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.fetch_add(by, Ordering::Relaxed);
 }

@@ -102,6 +102,7 @@ impl TableProvider for LogTable {
         for (src, listing) in self.sources.iter().zip(listings) {
             self.stats.add_listing(
                 listing.selected.len(),
+                listing.selected.iter().map(|o| o.size).sum(),
                 listing.candidates,
                 &listing.skipped,
                 listing.folders_pruned,
