@@ -10,4 +10,5 @@ mod cli;
 mod corpus;
 mod peers;
 mod pruning;
+mod report;
 mod s3;

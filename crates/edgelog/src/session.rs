@@ -58,6 +58,7 @@ pub fn build_session(
     }
     let runtime = runtime.build_arc().context("cannot set up the query runtime")?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
+    crate::functions::register_all(&ctx);
     let stats = Arc::new(ScanStats::default());
     let table = LogTable::new(dialect, sources.clone(), scan.clone(), stats.clone());
     ctx.register_table("logs", Arc::new(table))

@@ -5,6 +5,8 @@
 mod demo;
 mod formats;
 mod query;
+mod report;
+mod scope;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run SQL over access logs (the table is `logs`).
     Query(Box<query::QueryArgs>),
+    /// The everyday questions as panels: terminal, Markdown or JSON.
+    Report(Box<report::ReportArgs>),
     /// List the log formats edgelog reads, with their columns.
     Formats(formats::FormatsArgs),
     /// Write realistic sample logs and answer example questions on them.
@@ -51,6 +55,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     match cli.command {
         Command::Query(args) => runtime.block_on(query::run(*args)),
+        Command::Report(args) => runtime.block_on(report::run(*args)),
         Command::Formats(args) => formats::run(args),
         Command::Demo(args) => runtime.block_on(demo::run(args)),
     }

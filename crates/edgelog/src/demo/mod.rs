@@ -10,6 +10,9 @@ use anyhow::Result;
 
 use crate::config::{OutputFormat, QueryConfig, ScanOptions, StorageOptions, TimeRange};
 use crate::query::run_query;
+use crate::report::render::render_table;
+use crate::report::{ReportConfig, run_report};
+use edgelog_parse::sakura::SAKURA_OFFSET_SECS;
 use edgelog_parse::time::parse_iso8601;
 pub use generate::{GenerateConfig, Generated, generate};
 
@@ -104,10 +107,23 @@ pub async fn run_demo(gen_cfg: &GenerateConfig, out: &mut dyn Write) -> Result<(
         }
         writeln!(out)?;
     }
+    writeln!(out, "## The overview report\n$ edgelog report overview --from {from}")?;
+    let report = run_report(&ReportConfig {
+        locations: vec![from.clone()],
+        scan: ScanOptions::default(),
+        storage: StorageOptions::default(),
+        panels: vec!["overview".into(), "traffic".into()],
+        compare: None,
+        memory_limit: None,
+        offset_secs: SAKURA_OFFSET_SECS,
+    })
+    .await?;
+    writeln!(out, "{}", render_table(&report, false))?;
     writeln!(
         out,
         "Ask your own: edgelog query --from {from} \"SELECT ... FROM logs\"   (columns: edgelog formats sakura)"
     )?;
+    writeln!(out, "Every panel: edgelog report --from {from}   (-o markdown | json)")?;
     Ok(())
 }
 

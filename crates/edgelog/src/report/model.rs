@@ -1,0 +1,375 @@
+//! What a report holds once run: panels of small tables of plain cells,
+//! independent of Arrow, ready for any renderer.
+
+use anyhow::Result;
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType};
+use arrow::record_batch::RecordBatch;
+
+use crate::config::TimeRange;
+
+/// How a table is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One row of named figures.
+    Figures,
+    /// Rows over time: the first column is the bucket start.
+    Series,
+    /// A ranked list.
+    Top,
+}
+
+impl Kind {
+    /// From the `(KIND)` of a panel file; anything unknown is a list.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "figures" => Kind::Figures,
+            "series" => Kind::Series,
+            _ => Kind::Top,
+        }
+    }
+
+    /// Its name in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Figures => "figures",
+            Kind::Series => "series",
+            Kind::Top => "top",
+        }
+    }
+}
+
+/// One value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No value.
+    Null,
+    /// An integer (counts, bytes, status codes).
+    Int(i64),
+    /// A real number (ratios, rates, percentiles).
+    Float(f64),
+    /// Text from the logs.
+    Text(String),
+    /// A time, epoch milliseconds.
+    Time(i64),
+}
+
+impl Cell {
+    /// The value as a number, when it is one.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Cell::Int(i) => Some(*i as f64),
+            Cell::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+}
+
+/// The answer of one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableResult {
+    /// Its name in the panel.
+    pub name: String,
+    /// Its heading.
+    pub title: String,
+    /// How it is shown.
+    pub kind: Kind,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<Cell>>,
+    /// The same query over the comparison window.
+    pub previous: Option<Vec<Vec<Cell>>>,
+}
+
+/// The tables of one panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelResult {
+    /// `overview`, `paths`, ...
+    pub name: String,
+    /// Its heading.
+    pub title: String,
+    /// Its tables, in file order.
+    pub tables: Vec<TableResult>,
+}
+
+/// A whole report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The window reported on.
+    pub range: TimeRange,
+    /// Zone times are shown in, seconds east of UTC.
+    pub offset_secs: i32,
+    /// Locations read.
+    pub sources: Vec<String>,
+    /// Rows read.
+    pub rows: u64,
+    /// Objects read.
+    pub objects: u64,
+    /// Malformed lines seen.
+    pub malformed: u64,
+    /// Panels in order.
+    pub panels: Vec<PanelResult>,
+    /// The comparison window, when there is one.
+    pub previous_range: Option<TimeRange>,
+}
+
+fn cells(array: &ArrayRef) -> Result<Vec<Cell>> {
+    use DataType as T;
+    let n = array.len();
+    let out = match array.data_type() {
+        T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt32 | T::UInt64 => {
+            let a = arrow::compute::cast(array, &T::Int64)?;
+            let a = a.as_primitive::<Int64Type>();
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        Cell::Null
+                    } else {
+                        Cell::Int(a.value(i))
+                    }
+                })
+                .collect()
+        }
+        T::Float16 | T::Float32 | T::Float64 | T::Decimal128(..) => {
+            let a = arrow::compute::cast(array, &T::Float64)?;
+            let a = a.as_primitive::<Float64Type>();
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        Cell::Null
+                    } else {
+                        Cell::Float(a.value(i))
+                    }
+                })
+                .collect()
+        }
+        T::Timestamp(_, tz) => {
+            let a = arrow::compute::cast(array, &T::Timestamp(TimeUnit::Millisecond, tz.clone()))?;
+            let a = a.as_primitive::<TimestampMillisecondType>();
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        Cell::Null
+                    } else {
+                        Cell::Time(a.value(i))
+                    }
+                })
+                .collect()
+        }
+        _ => {
+            let a = arrow::compute::cast(array, &T::Utf8)?;
+            let a = a.as_string::<i32>();
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        Cell::Null
+                    } else {
+                        Cell::Text(a.value(i).to_string())
+                    }
+                })
+                .collect()
+        }
+    };
+    Ok(out)
+}
+
+impl TableResult {
+    /// The cells of `batches`.
+    pub fn from_batches(name: &str, title: &str, kind: Kind, batches: &[RecordBatch]) -> Result<Self> {
+        let columns = batches
+            .first()
+            .map(|b| b.schema().fields().iter().map(|f| f.name().clone()).collect())
+            .unwrap_or_default();
+        let mut rows = Vec::new();
+        for b in batches {
+            let cols: Vec<Vec<Cell>> = b.columns().iter().map(cells).collect::<Result<_>>()?;
+            for r in 0..b.num_rows() {
+                rows.push(cols.iter().map(|c| c[r].clone()).collect());
+            }
+        }
+        Ok(TableResult {
+            name: name.to_string(),
+            title: title.to_string(),
+            kind,
+            columns,
+            rows,
+            previous: None,
+        })
+    }
+}
+
+/// Bucket widths a series may use, in minutes.
+const BUCKETS_MIN: &[i64] = &[1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 10080];
+/// Most buckets a series is drawn with.
+pub const MAX_BUCKETS: i64 = 48;
+
+/// The smallest bucket that shows `span_ms` in at most [`MAX_BUCKETS`].
+pub fn bucket_ms(span_ms: i64) -> i64 {
+    BUCKETS_MIN
+        .iter()
+        .map(|m| m * 60_000)
+        .find(|b| span_ms / b <= MAX_BUCKETS)
+        .unwrap_or(10080 * 60_000)
+}
+
+/// Sums per-minute rows into buckets of `bucket` ms aligned in the zone.
+fn rebucket(rows: &[Vec<Cell>], bucket: i64, offset_ms: i64) -> Vec<Vec<Cell>> {
+    let mut out: Vec<Vec<Cell>> = Vec::new();
+    for row in rows {
+        let Some(Cell::Time(t)) = row.first() else { continue };
+        let start = (t + offset_ms).div_euclid(bucket) * bucket - offset_ms;
+        // Empty buckets between rows are shown as zeros, not left out.
+        let zeros = |at: i64| {
+            let mut fresh = vec![Cell::Time(at)];
+            fresh.extend(row.iter().skip(1).map(|_| Cell::Int(0)));
+            fresh
+        };
+        match out.last().and_then(|r| r.first()) {
+            Some(&Cell::Time(last)) if last == start => {}
+            Some(&Cell::Time(last)) => {
+                let mut at = last + bucket;
+                while at <= start {
+                    out.push(zeros(at));
+                    at += bucket;
+                }
+            }
+            _ => out.push(zeros(start)),
+        }
+        if let Some(last) = out.last_mut() {
+            for (acc, v) in last.iter_mut().skip(1).zip(row.iter().skip(1)) {
+                *acc = match (&*acc, v) {
+                    (Cell::Int(a), Cell::Int(b)) => Cell::Int(a + b),
+                    (a, b) => Cell::Float(a.number().unwrap_or(0.0) + b.number().unwrap_or(0.0)),
+                };
+            }
+        }
+    }
+    out
+}
+
+impl Report {
+    /// Sums the per-minute series into buckets that suit the range (or, when
+    /// the range is open, the span of the data).
+    pub fn finish_series(&mut self) {
+        let offset_ms = i64::from(self.offset_secs) * 1000;
+        for t in self.panels.iter_mut().flat_map(|p| p.tables.iter_mut()) {
+            if t.kind != Kind::Series {
+                continue;
+            }
+            let times = || {
+                t.rows.iter().filter_map(|r| match r.first() {
+                    Some(Cell::Time(x)) => Some(*x),
+                    _ => None,
+                })
+            };
+            let first = self.range.since.or_else(|| times().min());
+            let last = self.range.until.or_else(|| times().max().map(|x| x + 60_000));
+            let span = match (first, last) {
+                (Some(a), Some(b)) => b - a,
+                _ => 0,
+            };
+            t.rows = rebucket(&t.rows, bucket_ms(span), offset_ms);
+        }
+    }
+
+    /// Adds the malformed-line count to the overview figures.
+    pub fn add_malformed_figure(&mut self) {
+        let malformed = self.malformed;
+        for t in self
+            .panels
+            .iter_mut()
+            .filter(|p| p.name == "overview")
+            .flat_map(|p| p.tables.iter_mut())
+        {
+            if t.name == "figures" {
+                t.columns.push("malformed_lines".into());
+                for r in &mut t.rows {
+                    r.push(Cell::Int(i64::try_from(malformed).unwrap_or(i64::MAX)));
+                }
+            }
+        }
+    }
+
+    /// Puts each table of `previous` beside the same table of this report.
+    pub fn attach_previous(&mut self, previous: Report) {
+        self.previous_range = Some(previous.range);
+        for (p, q) in self.panels.iter_mut().zip(previous.panels) {
+            for (t, u) in p.tables.iter_mut().zip(q.tables) {
+                t.previous = Some(u.rows);
+            }
+        }
+    }
+
+    /// The single row of figures of `panel`/`table` merged across tables of
+    /// kind figures: `(name, value, previous value)`.
+    pub fn figures(table: &TableResult) -> Vec<(String, Cell, Option<Cell>)> {
+        let row = table.rows.first();
+        let prev = table.previous.as_ref().and_then(|p| p.first());
+        table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let v = row.and_then(|r| r.get(i)).cloned().unwrap_or(Cell::Null);
+                let pv = table
+                    .previous
+                    .as_ref()
+                    .map(|_| prev.and_then(|r| r.get(i)).cloned().unwrap_or(Cell::Null));
+                (c.clone(), v, pv)
+            })
+            .collect()
+    }
+}
+
+/// The relative change from `before` to `now`, when both are numbers and
+/// `before` is not zero.
+pub fn change(now: &Cell, before: &Cell) -> Option<f64> {
+    let (a, b) = (now.number()?, before.number()?);
+    (b != 0.0).then(|| (a - b) / b)
+}
+
+/// The previous value of a ranked row: the row of `previous` with the same
+/// first cell, its column `col`.
+pub fn previous_of(previous: &[Vec<Cell>], key: &Cell, col: usize) -> Cell {
+    previous
+        .iter()
+        .find(|r| r.first() == Some(key))
+        .and_then(|r| r.get(col).cloned())
+        .unwrap_or(Cell::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_fit_the_span() {
+        assert_eq!(bucket_ms(30 * 60_000), 60_000);
+        assert_eq!(bucket_ms(24 * 3_600_000), 30 * 60_000);
+        assert_eq!(bucket_ms(72 * 3_600_000), 2 * 3_600_000);
+        assert_eq!(bucket_ms(7 * 86_400_000), 360 * 60_000);
+    }
+
+    #[test]
+    fn rebucket_sums_minutes_in_the_zone() {
+        let m = |t: i64, n: i64| vec![Cell::Time(t * 60_000), Cell::Int(n)];
+        let rows = vec![m(0, 1), m(1, 2), m(5, 3), m(61, 4)];
+        let out = rebucket(&rows, 60 * 60_000, 0);
+        assert_eq!(
+            out,
+            vec![
+                vec![Cell::Time(0), Cell::Int(6)],
+                vec![Cell::Time(3_600_000), Cell::Int(4)]
+            ]
+        );
+        // A gap of empty hours is filled with zeros.
+        let gap = rebucket(&[m(0, 1), m(180, 2)], 60 * 60_000, 0);
+        let counts: Vec<Cell> = gap.iter().map(|r| r[1].clone()).collect();
+        assert_eq!(counts, vec![Cell::Int(1), Cell::Int(0), Cell::Int(0), Cell::Int(2)]);
+        // In +09:30 an hour starts at :30 UTC.
+        let out = rebucket(&rows, 60 * 60_000, 9 * 3_600_000 + 30 * 60_000);
+        assert_eq!(out[0][0], Cell::Time(-30 * 60_000));
+        assert_eq!(out[1], vec![Cell::Time(30 * 60_000), Cell::Int(4)]);
+    }
+}

@@ -1,0 +1,447 @@
+//! Report renderers: `table` for a terminal (80 columns, bars and
+//! sparklines, colour only when asked), `markdown`, and `json` (schema in
+//! the README: `panels.NAME.tables.NAME.{title,kind,columns,rows,previous_rows}`).
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, FixedOffset};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use super::model::{Cell, Kind, Report, TableResult, change, previous_of};
+use crate::config::TimeRange;
+
+/// Width the terminal renderer fits in.
+pub const WIDTH: usize = 80;
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A time in the report's zone, to the second.
+pub fn format_time(ms: i64, offset_secs: i32) -> String {
+    match (DateTime::from_timestamp_millis(ms), FixedOffset::east_opt(offset_secs)) {
+        (Some(t), Some(zone)) => t.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        _ => ms.to_string(),
+    }
+}
+
+/// A cell as text, numbers grouped for reading when `human`.
+fn text(cell: &Cell, offset_secs: i32, human: bool) -> String {
+    match cell {
+        Cell::Null => "-".into(),
+        Cell::Int(i) if human => group(*i),
+        Cell::Int(i) => i.to_string(),
+        Cell::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 && human => group(*f as i64),
+        Cell::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        Cell::Float(f) => format!("{f:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string(),
+        Cell::Text(s) => s.clone(),
+        Cell::Time(ms) => format_time(*ms, offset_secs),
+    }
+}
+
+fn group(i: i64) -> String {
+    let digits = i.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if i < 0 { format!("-{out}") } else { out }
+}
+
+fn percent(change: Option<f64>) -> String {
+    match change {
+        Some(c) => format!("{:+.1}%", c * 100.0),
+        None => "n/a".into(),
+    }
+}
+
+fn range_text(r: &TimeRange, offset_secs: i32) -> String {
+    let end = |v: Option<i64>| v.map_or("open".to_string(), |ms| format_time(ms, offset_secs));
+    format!("{} .. {}", end(r.since), end(r.until))
+}
+
+fn zone_text(offset_secs: i32) -> String {
+    format_time(0, offset_secs).get(19..).unwrap_or("+00:00").to_string()
+}
+
+/// Cuts `s` to `width` terminal columns (wide characters count two),
+/// marking the cut.
+fn fit(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `s` padded with spaces to `width` terminal columns, on the right or left.
+fn pad(s: &str, width: usize, right: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(s.width()));
+    if right {
+        format!("{s}{fill}")
+    } else {
+        format!("{fill}{s}")
+    }
+}
+
+/// Text made safe for one terminal line: control characters shown as `?`,
+/// so that a log line cannot move the cursor or recolour the screen.
+fn clean(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// The report for a terminal.
+pub fn render_table(report: &Report, colour: bool) -> String {
+    let (bold, dim, reset) = if colour {
+        ("\x1b[1m", "\x1b[2m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
+    let tz = report.offset_secs;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{bold}edgelog report{reset}  {}  (zone {})",
+        range_text(&report.range, tz),
+        zone_text(tz)
+    );
+    if let Some(p) = &report.previous_range {
+        let _ = writeln!(out, "compared with  {}", range_text(p, tz));
+    }
+    let _ = writeln!(
+        out,
+        "{dim}{} rows from {} objects, {} malformed lines; sources: {}{reset}",
+        group(report.rows as i64),
+        report.objects,
+        report.malformed,
+        report.sources.join(", ")
+    );
+    for panel in &report.panels {
+        let _ = writeln!(out, "\n{bold}== {} =={reset}", panel.title.trim_end_matches('.'));
+        for t in &panel.tables {
+            if panel.tables.len() > 1 || t.kind != Kind::Figures {
+                let _ = writeln!(out, "{bold}{}{reset}", t.title);
+            }
+            if t.rows.is_empty() {
+                let _ = writeln!(out, "  (nothing in this range)");
+                continue;
+            }
+            match t.kind {
+                Kind::Figures => figures_text(&mut out, t, tz),
+                Kind::Series => series_text(&mut out, t, tz),
+                Kind::Top => top_text(&mut out, t, tz),
+            }
+        }
+    }
+    out
+}
+
+fn figures_text(out: &mut String, t: &TableResult, tz: i32) {
+    for (name, v, prev) in Report::figures(t) {
+        let mut line = format!("  {:<22} {:>16}", name, text(&v, tz, true));
+        if let Some(p) = prev {
+            let _ = write!(
+                line,
+                "  prev {:>14}  {:>8}",
+                text(&p, tz, true),
+                percent(change(&v, &p))
+            );
+        }
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+fn series_text(out: &mut String, t: &TableResult, tz: i32) {
+    let (Some(first), Some(last)) = (t.rows.first(), t.rows.last()) else {
+        return;
+    };
+    let (from, to) = (text(&first[0], tz, false), text(&last[0], tz, false));
+    let _ = writeln!(out, "  {} buckets, {from} .. {to}", t.rows.len());
+    for (i, name) in t.columns.iter().enumerate().skip(1) {
+        let values: Vec<f64> = t
+            .rows
+            .iter()
+            .map(|r| r.get(i).and_then(Cell::number).unwrap_or(0.0))
+            .collect();
+        let max = values.iter().cloned().fold(0.0, f64::max);
+        let spark: String = values
+            .iter()
+            .map(|v| {
+                if max > 0.0 {
+                    SPARKS[((v / max) * 7.0).round() as usize]
+                } else {
+                    SPARKS[0]
+                }
+            })
+            .collect();
+        let total: f64 = values.iter().sum();
+        let _ = writeln!(
+            out,
+            "  {:<11} {} max {} total {}",
+            name,
+            fit(&spark, 48),
+            group(max as i64),
+            group(total as i64)
+        );
+    }
+}
+
+fn top_text(out: &mut String, t: &TableResult, tz: i32) {
+    let compare = t.previous.as_deref();
+    let ncols = t.columns.len();
+    let mut header: Vec<String> = t.columns.clone();
+    // The bar follows the first count-like column (requests, misses, errors, bytes).
+    let bar_col = (1..ncols).find(|&i| {
+        let name = t.columns[i].as_str();
+        (name == "requests" || name == "bytes" || name.starts_with("misses") || name.starts_with("errors"))
+            && t.rows.iter().any(|r| r.get(i).and_then(Cell::number).is_some())
+    });
+    if compare.is_some() && bar_col.is_some() {
+        header.push("prev".into());
+        header.push("change".into());
+    }
+    let rows: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|r| {
+            let mut cells: Vec<String> = r.iter().map(|c| clean(&text(c, tz, true))).collect();
+            if let (Some(prev), Some(b), Some(key)) = (compare, bar_col, r.first()) {
+                let p = previous_of(prev, key, b);
+                cells.push(text(&p, tz, true));
+                cells.push(percent(r.get(b).and_then(|v| change(v, &p))));
+            }
+            cells
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.width());
+        }
+    }
+    // Too wide for the terminal: the widest text columns give way, down to 12.
+    let bar_width = if bar_col.is_some() { 10 } else { 0 };
+    let text_col = |i: usize| t.rows.iter().any(|r| matches!(r.get(i), Some(Cell::Text(_))));
+    loop {
+        let total: usize = widths.iter().map(|w| w + 2).sum::<usize>() + bar_width + 1;
+        let widest = (0..ncols)
+            .filter(|&i| text_col(i) && widths[i] > 12)
+            .max_by_key(|&i| widths[i]);
+        match widest {
+            Some(i) if total > WIDTH => widths[i] = (widths[i] - (total - WIDTH)).max(12),
+            _ => break,
+        }
+    }
+    let max = bar_col
+        .map(|b| {
+            t.rows
+                .iter()
+                .filter_map(|r| r.get(b).and_then(Cell::number))
+                .fold(0.0, f64::max)
+        })
+        .unwrap_or(0.0);
+    let line = |cells: &[String], bar: &str| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            // Text on the left, numbers on the right.
+            let _ = write!(s, "  {}", pad(&fit(c, *w), *w, i == 0 || text_col(i)));
+        }
+        if !bar.is_empty() {
+            let _ = write!(s, " {bar}");
+        }
+        s.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{}", line(&header, ""));
+    for (r, cells) in t.rows.iter().zip(&rows) {
+        let bar = match bar_col.and_then(|b| r.get(b)).and_then(Cell::number) {
+            Some(v) if max > 0.0 => "█".repeat(((v / max) * bar_width as f64).round() as usize),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{}", line(cells, &bar));
+    }
+}
+
+/// Escapes `|` and line breaks for a Markdown table cell.
+fn md(s: &str) -> String {
+    clean(s).replace('\\', "\\\\").replace('|', "\\|")
+}
+
+/// The report as Markdown.
+pub fn render_markdown(report: &Report) -> String {
+    let tz = report.offset_secs;
+    let mut out = String::new();
+    let _ = writeln!(out, "# edgelog report\n");
+    let _ = writeln!(
+        out,
+        "- range: {} (zone {})",
+        range_text(&report.range, tz),
+        zone_text(tz)
+    );
+    if let Some(p) = &report.previous_range {
+        let _ = writeln!(out, "- compared with: {}", range_text(p, tz));
+    }
+    let _ = writeln!(out, "- sources: {}", report.sources.join(", "));
+    let _ = writeln!(
+        out,
+        "- {} rows from {} objects, {} malformed lines",
+        report.rows, report.objects, report.malformed
+    );
+    for panel in &report.panels {
+        let _ = writeln!(out, "\n## {}\n", panel.title.trim_end_matches('.'));
+        for t in &panel.tables {
+            let _ = writeln!(out, "### {}\n", t.title);
+            if t.rows.is_empty() {
+                let _ = writeln!(out, "Nothing in this range.\n");
+                continue;
+            }
+            if t.kind == Kind::Figures {
+                let compare = t.previous.is_some();
+                let _ = writeln!(
+                    out,
+                    "| figure | value |{}",
+                    if compare { " previous | change |" } else { "" }
+                );
+                let _ = writeln!(out, "|---|---:|{}", if compare { "---:|---:|" } else { "" });
+                for (name, v, prev) in Report::figures(t) {
+                    let _ = write!(out, "| {name} | {} |", text(&v, tz, false));
+                    if let Some(p) = prev {
+                        let _ = write!(out, " {} | {} |", text(&p, tz, false), percent(change(&v, &p)));
+                    }
+                    out.push('\n');
+                }
+            } else {
+                let _ = writeln!(
+                    out,
+                    "| {} |",
+                    t.columns.iter().map(|c| md(c)).collect::<Vec<_>>().join(" | ")
+                );
+                let _ = writeln!(out, "|{}", "---|".repeat(t.columns.len()));
+                for r in &t.rows {
+                    let cells: Vec<String> = r.iter().map(|c| md(&text(c, tz, false))).collect();
+                    let _ = writeln!(out, "| {} |", cells.join(" | "));
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_cell(c: &Cell, tz: i32) -> String {
+    match c {
+        Cell::Null => "null".into(),
+        Cell::Int(i) => i.to_string(),
+        Cell::Float(f) if f.is_finite() => format!("{f}"),
+        Cell::Float(_) => "null".into(),
+        Cell::Text(s) => json_str(s),
+        Cell::Time(ms) => json_str(&format_time(*ms, tz)),
+    }
+}
+
+fn json_rows(rows: &[Vec<Cell>], tz: i32) -> String {
+    let rows: Vec<String> = rows
+        .iter()
+        .map(|r| format!("[{}]", r.iter().map(|c| json_cell(c, tz)).collect::<Vec<_>>().join(",")))
+        .collect();
+    format!("[{}]", rows.join(","))
+}
+
+fn json_range(r: &TimeRange, tz: i32) -> String {
+    let end = |v: Option<i64>| v.map_or("null".to_string(), |ms| json_str(&format_time(ms, tz)));
+    format!("{{\"since\":{},\"until\":{}}}", end(r.since), end(r.until))
+}
+
+/// The report as JSON, one object (schema version 1).
+pub fn render_json(report: &Report) -> String {
+    let tz = report.offset_secs;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{{\"edgelog_report\":1,\"range\":{},\"tz\":{}",
+        json_range(&report.range, tz),
+        json_str(&zone_text(tz))
+    );
+    let _ = write!(
+        out,
+        ",\"compare\":{}",
+        report
+            .previous_range
+            .as_ref()
+            .map_or("null".into(), |p| json_range(p, tz))
+    );
+    let sources: Vec<String> = report.sources.iter().map(|s| json_str(s)).collect();
+    let _ = write!(out, ",\"sources\":[{}]", sources.join(","));
+    let _ = write!(
+        out,
+        ",\"scan\":{{\"rows\":{},\"objects\":{},\"malformed_lines\":{}}}",
+        report.rows, report.objects, report.malformed
+    );
+    out.push_str(",\"panels\":{");
+    for (i, panel) in report.panels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            "{}:{{\"title\":{},\"tables\":{{",
+            json_str(&panel.name),
+            json_str(&panel.title)
+        );
+        for (j, t) in panel.tables.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let cols: Vec<String> = t.columns.iter().map(|c| json_str(c)).collect();
+            let _ = write!(
+                out,
+                "{}:{{\"title\":{},\"kind\":{},\"columns\":[{}],\"rows\":{}",
+                json_str(&t.name),
+                json_str(&t.title),
+                json_str(t.kind.name()),
+                cols.join(","),
+                json_rows(&t.rows, tz)
+            );
+            if let Some(p) = &t.previous {
+                let _ = write!(out, ",\"previous_rows\":{}", json_rows(p, tz));
+            }
+            out.push('}');
+        }
+        out.push_str("}}");
+    }
+    out.push_str("}}\n");
+    out
+}
