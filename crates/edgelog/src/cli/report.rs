@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::scope::{ScopeArgs, now_ms};
 use crate::config::{TimeRange, parse_duration_ms};
+use crate::report::html::render_html;
 use crate::report::render::{render_json, render_markdown, render_table};
 use crate::report::{ReportConfig, choose_panels, run_report};
 
@@ -22,7 +23,10 @@ pub struct ReportArgs {
     /// Put every figure beside the previous window of equal length (`previous`) or the window DURATION earlier (e.g. 7d).
     #[arg(long, value_name = "previous|DURATION")]
     compare: Option<String>,
-    /// Output format: table, markdown, json [default: table].
+    /// Also write the report as one self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Output format: table, markdown, json, html [default: table].
     #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table")]
     output: String,
     /// Write the report to this file instead of stdout.
@@ -51,8 +55,8 @@ pub fn compare_range(range: TimeRange, how: &str, now: i64) -> Result<TimeRange>
 pub async fn run(args: ReportArgs) -> Result<ExitCode> {
     let now = now_ms();
     let output = args.output.as_str();
-    if !matches!(output, "table" | "markdown" | "json") {
-        bail!("bad --output {output:?}: use one of table, markdown, json");
+    if !matches!(output, "table" | "markdown" | "json" | "html") {
+        bail!("bad --output {output:?}: use one of table, markdown, json, html");
     }
     choose_panels(&args.panels)?;
     let scope = args.scope.into_scope(now)?;
@@ -80,6 +84,7 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
     let text = match output {
         "markdown" => render_markdown(&report),
         "json" => render_json(&report),
+        "html" => render_html(&report),
         _ => render_table(&report, args.out.is_none() && std::io::stdout().is_terminal()),
     };
     match &args.out {
@@ -91,6 +96,12 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
             {
                 return Err(e).context("cannot write the report");
             }
+        }
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, render_html(&report)).with_context(|| format!("cannot write {}", path.display()))?;
+        if !scope.quiet {
+            eprintln!("edgelog: wrote {}", path.display());
         }
     }
     if !scope.quiet && report.malformed > 0 {

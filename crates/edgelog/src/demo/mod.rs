@@ -6,10 +6,11 @@ pub mod generate;
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::config::{OutputFormat, QueryConfig, ScanOptions, StorageOptions, TimeRange};
 use crate::query::run_query;
+use crate::report::html::render_html;
 use crate::report::render::render_table;
 use crate::report::{ReportConfig, run_report};
 use edgelog_parse::sakura::SAKURA_OFFSET_SECS;
@@ -112,13 +113,23 @@ pub async fn run_demo(gen_cfg: &GenerateConfig, out: &mut dyn Write) -> Result<(
         locations: vec![from.clone()],
         scan: ScanOptions::default(),
         storage: StorageOptions::default(),
-        panels: vec!["overview".into(), "traffic".into()],
+        panels: Vec::new(),
         compare: None,
         memory_limit: None,
         offset_secs: SAKURA_OFFSET_SECS,
     })
     .await?;
-    writeln!(out, "{}", render_table(&report, false))?;
+    let html_path = gen_cfg.out.join("report.html");
+    std::fs::write(&html_path, render_html(&report))
+        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    let mut overview = report.clone();
+    overview.panels.retain(|p| p.name == "overview" || p.name == "traffic");
+    writeln!(out, "{}", render_table(&overview, false))?;
+    writeln!(
+        out,
+        "Every panel as one page (no script, works offline): {}",
+        html_path.display()
+    )?;
     writeln!(
         out,
         "Ask your own: edgelog query --from {from} \"SELECT ... FROM logs\"   (columns: edgelog formats sakura)"

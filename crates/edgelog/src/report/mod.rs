@@ -4,8 +4,10 @@
 //! dialect gets it; a file holds one or more queries, each introduced by
 //! `-- query: NAME (KIND) TITLE`. [`run_report`] reads the logs once
 //! ([`shared`]) and answers every query of every chosen panel from that one
-//! pass; [`render`] turns the result into text, Markdown or JSON.
+//! pass; [`render`] turns the result into text, Markdown or JSON, [`html`]
+//! into one self-contained page.
 
+pub mod html;
 pub mod model;
 pub mod render;
 pub mod shared;
