@@ -15,15 +15,44 @@ use crate::harness::{edgelog, generate};
 
 const HOSTILE: &str = r#"<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"#;
 
+fn find_chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            let out = Command::new("which").arg(name).output().ok()?;
+            out.status
+                .success()
+                .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        })
+}
+
+/// Debian's chromium; installed with apt-get (as root, or with sudo that
+/// asks no password) when missing, as `.ci/run` does.
 fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Ok(out) = Command::new("which").arg(name).output()
-            && out.status.success()
-        {
-            return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        }
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    if let Some(p) = find_chromium() {
+        return p;
     }
-    panic!("no chromium on PATH: .ci/run installs Debian's chromium (apt-get install chromium)");
+    INSTALL.call_once(|| {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0"));
+        let apt = |args: &[&str]| {
+            let mut c = if root {
+                Command::new("apt-get")
+            } else {
+                Command::new("sudo")
+            };
+            if !root {
+                c.args(["-n", "apt-get"]);
+            }
+            c.args(args).env("DEBIAN_FRONTEND", "noninteractive").status()
+        };
+        let _ = apt(&["update", "-q"]);
+        let _ = apt(&["install", "-y", "-q", "chromium"]);
+    });
+    find_chromium().expect("no chromium on PATH and `apt-get install chromium` failed; install Debian's chromium")
 }
 
 /// Hosts Chromium itself talks to in the background (time, updates,

@@ -231,3 +231,44 @@ fn refused_connections_end_in_a_clear_error_after_retries() {
     assert_clean_error(&run, &["s3://b/logs/", "is the endpoint right and reachable?"]);
     assert!(took.as_secs() < 120, "gave up after {took:?}");
 }
+
+#[test]
+fn reports_over_s3_equal_reports_of_local_files() {
+    let server = with_data();
+    let local_dir = server.bucket_dir().join("sakura-webaccelerator");
+    let s3 = format!("s3://{BUCKET}/sakura-webaccelerator/");
+    // Exact panels only (the overview's percentiles are approximate and may
+    // depend on the order rows arrive in).
+    let args = |from: &str| {
+        [
+            "report",
+            "traffic",
+            "status",
+            "cache",
+            "paths",
+            "hosts",
+            "--from",
+            from,
+            "--since",
+            "2024-11-28T10:00+09:00",
+            "--until",
+            "2024-11-28T16:00+09:00",
+            "--compare",
+            "previous",
+            "-o",
+            "json",
+        ]
+        .map(String::from)
+    };
+    let local = Cmd::new(args(local_dir.to_str().unwrap()))
+        .run()
+        .ok()
+        .replace(local_dir.to_str().unwrap(), "SRC");
+    let via_s3 = server
+        .cmd(&args(&s3).each_ref().map(String::as_str))
+        .run()
+        .ok()
+        .replace(&s3, "SRC");
+    assert_eq!(via_s3, local);
+    assert!(local.contains(r#""previous_rows""#), "{local}");
+}

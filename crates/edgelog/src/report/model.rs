@@ -209,7 +209,8 @@ pub fn bucket_ms(span_ms: i64) -> i64 {
     BUCKETS_MIN
         .iter()
         .map(|m| m * 60_000)
-        .find(|b| span_ms / b <= MAX_BUCKETS)
+        // One bucket more than span / width may start before the range.
+        .find(|b| span_ms / b < MAX_BUCKETS)
         .unwrap_or(10080 * 60_000)
 }
 
@@ -346,7 +347,8 @@ mod tests {
     #[test]
     fn buckets_fit_the_span() {
         assert_eq!(bucket_ms(30 * 60_000), 60_000);
-        assert_eq!(bucket_ms(24 * 3_600_000), 30 * 60_000);
+        assert_eq!(bucket_ms(24 * 3_600_000), 60 * 60_000);
+        assert_eq!(bucket_ms(20 * 3_600_000), 30 * 60_000);
         assert_eq!(bucket_ms(72 * 3_600_000), 2 * 3_600_000);
         assert_eq!(bucket_ms(7 * 86_400_000), 360 * 60_000);
     }
