@@ -61,8 +61,9 @@ pub enum Value<'a> {
 /// Scans one line holding a JSON object and calls `on_field(key, value)` for
 /// each member, in order. Fails on anything that is not one complete object.
 pub fn scan_object<'a>(line: &'a str, mut on_field: impl FnMut(RawStr<'a>, Value<'a>)) -> Result<(), ParseError> {
+    let mut q = Quotes::new(line.as_bytes());
     let mut spans = [[0u32; 4]; FAST_MEMBERS];
-    if let Some(n) = scan_flat(line, &mut spans) {
+    if let Some(n) = scan_flat(line, &mut q, &mut spans) {
         for &[ks, ke, vs, ve] in &spans[..n] {
             let raw = |s: u32, e: u32| RawStr {
                 raw: line.get(s as usize..e as usize).unwrap_or_default(),
@@ -72,7 +73,7 @@ pub fn scan_object<'a>(line: &'a str, mut on_field: impl FnMut(RawStr<'a>, Value
         }
         return Ok(());
     }
-    scan_any(line, on_field)
+    scan_careful(line, &mut q, on_field)
 }
 
 /// Most members the fast path reads; objects with more take the careful one.
@@ -82,13 +83,12 @@ const FAST_MEMBERS: usize = 32;
 /// no backslash anywhere (so no escapes, and every quote delimits a string).
 /// Fills `spans` with `[key start, key end, value start, value end]` and
 /// returns how many, or `None` when the line is anything else, in which case
-/// [`scan_any`] decides (and reports any error) as if this had not run.
-fn scan_flat(line: &str, spans: &mut [[u32; 4]; FAST_MEMBERS]) -> Option<usize> {
+/// `scan_careful` decides (and reports any error) as if this had not run.
+fn scan_flat(line: &str, q: &mut Quotes, spans: &mut [[u32; 4]; FAST_MEMBERS]) -> Option<usize> {
     let b = line.as_bytes();
-    if u32::try_from(b.len()).is_err() || memchr(b'\\', b).is_some() {
+    if u32::try_from(b.len()).is_err() || !q.plain {
         return None;
     }
-    let mut q = Quotes::new(b);
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
@@ -126,9 +126,18 @@ fn scan_flat(line: &str, spans: &mut [[u32; 4]; FAST_MEMBERS]) -> Option<usize> 
 
 /// The careful path: any flat object, with escapes, numbers, literals and
 /// nested values, and a precise error for anything else.
-pub(crate) fn scan_any<'a>(line: &'a str, mut on_field: impl FnMut(RawStr<'a>, Value<'a>)) -> Result<(), ParseError> {
+#[cfg(test)]
+pub(crate) fn scan_any<'a>(line: &'a str, on_field: impl FnMut(RawStr<'a>, Value<'a>)) -> Result<(), ParseError> {
+    scan_careful(line, &mut Quotes::new(line.as_bytes()), on_field)
+}
+
+/// The careful path (see `scan_any`), with the line's quote finder already made.
+fn scan_careful<'a>(
+    line: &'a str,
+    q: &mut Quotes,
+    mut on_field: impl FnMut(RawStr<'a>, Value<'a>),
+) -> Result<(), ParseError> {
     let b = line.as_bytes();
-    let q = &mut Quotes::new(b);
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return Err(ParseError::NotAnObject);
@@ -307,8 +316,8 @@ impl<'a> Quotes<'a> {
         }
     }
 
-    /// The offset of the first quote at or after `from`. Calls must come
-    /// with `from` never decreasing below the current block.
+    /// The offset of the first quote at or after `from`. Calls in increasing
+    /// order reuse the current block's mask; any order gives the right answer.
     #[inline]
     fn next_quote(&mut self, from: usize) -> Option<usize> {
         let block = from - from % 64;

@@ -87,20 +87,14 @@ impl ScalarUDFImpl for IpPrefix {
                 out.append_null();
                 continue;
             };
-            let Ok(bits) = u32::try_from(bits) else {
-                return Err(DataFusionError::Execution(format!(
+            let bad_bits = || {
+                DataFusionError::Execution(format!(
                     "ip_prefix: bits must be 0-32 (IPv4) or 0-128 (IPv6), not {bits}"
-                )));
+                ))
             };
+            let bits = u32::try_from(bits).map_err(|_| bad_bits())?;
             match parse_ip(ip) {
-                Some(addr) => match prefix(addr, bits) {
-                    Some(p) => out.append_value(p),
-                    None => {
-                        return Err(DataFusionError::Execution(format!(
-                            "ip_prefix: bits must be 0-32 (IPv4) or 0-128 (IPv6), not {bits}"
-                        )));
-                    }
-                },
+                Some(addr) => out.append_value(prefix(addr, bits).ok_or_else(bad_bits)?),
                 None => out.append_null(),
             }
         }

@@ -6,8 +6,7 @@
 use std::fmt::Write as _;
 
 use super::model::{Cell, Kind, Report, TableResult, change, previous_of};
-use super::render::format_time;
-use crate::config::TimeRange;
+use super::render::{range_text, text, zone_text};
 
 /// The page's policy: nothing may load or run; inline styles and data:
 /// images only.
@@ -44,17 +43,7 @@ pub fn escape(s: &str) -> String {
 }
 
 fn cell_text(c: &Cell, tz: i32) -> String {
-    match c {
-        Cell::Null => "–".into(),
-        Cell::Int(i) => i.to_string(),
-        Cell::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
-        Cell::Float(f) => format!("{f:.4}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string(),
-        Cell::Text(s) => s.clone(),
-        Cell::Time(ms) => format_time(*ms, tz),
-    }
+    text(c, tz, false)
 }
 
 fn change_html(now: &Cell, before: &Cell) -> String {
@@ -66,15 +55,10 @@ fn change_html(now: &Cell, before: &Cell) -> String {
     }
 }
 
-fn range_text(r: &TimeRange, tz: i32) -> String {
-    let end = |v: Option<i64>| v.map_or("open".to_string(), |ms| format_time(ms, tz));
-    format!("{} .. {}", end(r.since), end(r.until))
-}
-
 /// The whole page.
 pub fn render_html(report: &Report) -> String {
     let tz = report.offset_secs;
-    let zone = format_time(0, tz).get(19..).unwrap_or("+00:00").to_string();
+    let zone = zone_text(tz);
     let mut out = String::new();
     let _ = write!(
         out,
@@ -154,18 +138,8 @@ fn top(out: &mut String, t: &TableResult, tz: i32) {
             .iter()
             .all(|r| !matches!(r.get(i), Some(Cell::Text(_) | Cell::Time(_))))
     };
-    let bar_col = (1..t.columns.len()).find(|&i| {
-        let n = t.columns[i].as_str();
-        (n == "requests" || n == "bytes" || n.starts_with("misses") || n.starts_with("errors")) && numeric(i)
-    });
-    let max = bar_col
-        .map(|b| {
-            t.rows
-                .iter()
-                .filter_map(|r| r.get(b).and_then(Cell::number))
-                .fold(0.0, f64::max)
-        })
-        .unwrap_or(0.0);
+    let bar_col = t.bar_column();
+    let max = bar_col.map_or(0.0, |b| t.column_max(b));
     out.push_str("<table><thead><tr>");
     for (i, c) in t.columns.iter().enumerate() {
         let class = if i > 0 && numeric(i) { " class=\"n\"" } else { "" };

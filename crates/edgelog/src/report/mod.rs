@@ -17,7 +17,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use arrow::datatypes::{Field, Schema};
 use datafusion::physical_plan::collect;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 
 use crate::config::{ScanOptions, StorageOptions, TimeRange};
 use crate::session::build_session;
@@ -152,6 +152,10 @@ pub fn choose_panels(names: &[String]) -> Result<Vec<Panel>> {
 pub async fn run_report(cfg: &ReportConfig) -> Result<Report> {
     let chosen = choose_panels(&cfg.panels)?;
     let mut report = run_window(cfg, &chosen, cfg.scan.range).await?;
+    // An empty comparison window is a fact worth showing; an empty report is not.
+    if report.objects == 0 {
+        bail!("no log objects in {} for this time range", cfg.locations.join(", "));
+    }
     if let Some(prev) = cfg.compare {
         let previous = run_window(cfg, &chosen, prev).await?;
         report.attach_previous(previous);
@@ -191,7 +195,9 @@ async fn run_window(cfg: &ReportConfig, chosen: &[Panel], range: TimeRange) -> R
         .flat_map(|(i, p)| p.queries.iter().map(move |q| (i, q)))
         .collect();
     let shared = Arc::new(SharedScan::new(base_schema, queries.len()));
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(2).with_batch_size(8192));
+    // Same settings and memory pool as the scan's session, so --memory-limit
+    // bounds the panel aggregates too.
+    let ctx = SessionContext::new_with_config_rt(session.ctx.copied_config(), session.ctx.runtime_env());
     crate::functions::register_all(&ctx);
     ctx.register_table("logs", shared.clone())?;
     let mut plans = Vec::with_capacity(queries.len());
@@ -226,9 +232,6 @@ async fn run_window(cfg: &ReportConfig, chosen: &[Panel], range: TimeRange) -> R
         panels[*panel].tables.push(table);
     }
     let totals = session.stats.snapshot();
-    if totals.objects == 0 && totals.selected == 0 {
-        bail!("no log objects in {} for this time range", cfg.locations.join(", "));
-    }
     let mut report = Report {
         range,
         offset_secs: cfg.offset_secs,

@@ -199,6 +199,26 @@ impl TableResult {
     }
 }
 
+impl TableResult {
+    /// The column bars are drawn for: the first count-like one (requests,
+    /// bytes, misses, errors) that holds numbers.
+    pub fn bar_column(&self) -> Option<usize> {
+        (1..self.columns.len()).find(|&i| {
+            let name = self.columns[i].as_str();
+            (name == "requests" || name == "bytes" || name.starts_with("misses") || name.starts_with("errors"))
+                && self.rows.iter().any(|r| r.get(i).and_then(Cell::number).is_some())
+        })
+    }
+
+    /// The largest number in column `col` (0 when there is none).
+    pub fn column_max(&self, col: usize) -> f64 {
+        self.rows
+            .iter()
+            .filter_map(|r| r.get(col).and_then(Cell::number))
+            .fold(0.0, f64::max)
+    }
+}
+
 /// Bucket widths a series may use, in minutes.
 const BUCKETS_MIN: &[i64] = &[1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 10080];
 /// Most buckets a series is drawn with.
@@ -302,8 +322,8 @@ impl Report {
         }
     }
 
-    /// The single row of figures of `panel`/`table` merged across tables of
-    /// kind figures: `(name, value, previous value)`.
+    /// The figures of a one-row table: `(name, value, previous value)`, the
+    /// previous value present only when the report has a comparison window.
     pub fn figures(table: &TableResult) -> Vec<(String, Cell, Option<Cell>)> {
         let row = table.rows.first();
         let prev = table.previous.as_ref().and_then(|p| p.first());

@@ -23,7 +23,7 @@ pub fn format_time(ms: i64, offset_secs: i32) -> String {
 }
 
 /// A cell as text, numbers grouped for reading when `human`.
-fn text(cell: &Cell, offset_secs: i32, human: bool) -> String {
+pub(super) fn text(cell: &Cell, offset_secs: i32, human: bool) -> String {
     match cell {
         Cell::Null => "-".into(),
         Cell::Int(i) if human => group(*i),
@@ -58,12 +58,12 @@ fn percent(change: Option<f64>) -> String {
     }
 }
 
-fn range_text(r: &TimeRange, offset_secs: i32) -> String {
+pub(super) fn range_text(r: &TimeRange, offset_secs: i32) -> String {
     let end = |v: Option<i64>| v.map_or("open".to_string(), |ms| format_time(ms, offset_secs));
     format!("{} .. {}", end(r.since), end(r.until))
 }
 
-fn zone_text(offset_secs: i32) -> String {
+pub(super) fn zone_text(offset_secs: i32) -> String {
     format_time(0, offset_secs).get(19..).unwrap_or("+00:00").to_string()
 }
 
@@ -203,12 +203,7 @@ fn top_text(out: &mut String, t: &TableResult, tz: i32) {
     let compare = t.previous.as_deref();
     let ncols = t.columns.len();
     let mut header: Vec<String> = t.columns.clone();
-    // The bar follows the first count-like column (requests, misses, errors, bytes).
-    let bar_col = (1..ncols).find(|&i| {
-        let name = t.columns[i].as_str();
-        (name == "requests" || name == "bytes" || name.starts_with("misses") || name.starts_with("errors"))
-            && t.rows.iter().any(|r| r.get(i).and_then(Cell::number).is_some())
-    });
+    let bar_col = t.bar_column();
     if compare.is_some() && bar_col.is_some() {
         header.push("prev".into());
         header.push("change".into());
@@ -245,14 +240,7 @@ fn top_text(out: &mut String, t: &TableResult, tz: i32) {
             _ => break,
         }
     }
-    let max = bar_col
-        .map(|b| {
-            t.rows
-                .iter()
-                .filter_map(|r| r.get(b).and_then(Cell::number))
-                .fold(0.0, f64::max)
-        })
-        .unwrap_or(0.0);
+    let max = bar_col.map_or(0.0, |b| t.column_max(b));
     let line = |cells: &[String], bar: &str| {
         let mut s = String::new();
         for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
