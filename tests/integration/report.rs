@@ -104,6 +104,11 @@ fn compare_previous_puts_each_figure_beside_the_window_before() {
     assert!(requests.contains("prev") && requests.contains("+100.0%"), "{requests}");
     // A shift of one hour is the same window here.
     assert_eq!(edgelog(args("json", "1h")).ok(), json);
+    // A comparison window with no logs at all is shown as empty, not an error.
+    let empty = edgelog(args("json", "2h")).ok().to_string();
+    let figures = empty.split(r#""figures":"#).nth(1).unwrap();
+    assert!(figures.contains(r#""rows":[[4,1,400,"#), "{figures}");
+    assert!(figures.contains(r#""previous_rows":[[0,0,null,"#), "{figures}");
 }
 
 #[test]
