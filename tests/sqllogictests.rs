@@ -87,6 +87,7 @@ async fn run_file(file: PathBuf, data: String) -> Result<(), String> {
         let (data, scan) = (data.clone(), scan.clone());
         async move {
             let s = build_session(&[data], &scan, &StorageOptions::default(), None)
+                .await
                 .map_err(|e| DataFusionError::External(e.into()))?;
             Ok(Db { ctx: s.ctx })
         }

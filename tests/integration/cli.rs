@@ -126,6 +126,17 @@ fn strict_turns_a_malformed_line_into_exit_2_naming_object_and_line() {
 fn verbose_shows_selection_and_skipped_objects() {
     let run = edgelog(["query", "-v", "--from", &fixture(), "SELECT count(*) FROM logs"]);
     run.ok();
+    assert!(run.stderr.contains("format: sakura (detected from"), "{}", run.stderr);
+    let run = edgelog([
+        "query",
+        "-v",
+        "--format",
+        "sakura",
+        "--from",
+        &fixture(),
+        "SELECT count(*) FROM logs",
+    ]);
+    run.ok();
     assert!(
         run.stderr.contains("selected 3 objects of 3 candidates"),
         "{}",
@@ -230,6 +241,19 @@ fn a_location_without_log_objects_is_an_error_naming_it() {
     std::fs::write(dir.path().join("README.md"), "not logs").unwrap();
     let run = edgelog([
         "query",
+        "--from",
+        dir.path().to_str().unwrap(),
+        "SELECT count(*) FROM logs",
+    ]);
+    let err = run.error();
+    assert!(
+        err.contains("cannot tell the format of") && err.contains("README.md"),
+        "{err}"
+    );
+    let run = edgelog([
+        "query",
+        "--format",
+        "sakura",
         "--from",
         dir.path().to_str().unwrap(),
         "SELECT count(*) FROM logs",

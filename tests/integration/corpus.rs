@@ -177,6 +177,8 @@ fn garbage_objects_never_crash() {
     put(dir.path(), 1, ".gz", &gzip(&garbage));
     let run = edgelog([
         "query",
+        "--format",
+        "sakura",
         "--from",
         dir.path().to_str().unwrap(),
         "SELECT count(*) n FROM logs",

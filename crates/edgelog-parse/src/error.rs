@@ -41,22 +41,37 @@ pub enum ParseError {
         /// What the column holds.
         expected: &'static str,
     },
+    /// A text dialect's line does not have the dialect's shape; says where.
+    Shape(String),
 }
 
 impl ParseError {
     /// Builds a [`ParseError::BadValue`], cutting long values so a sample stays one line.
     pub fn bad_value(field: &'static str, value: &str, expected: &'static str) -> Self {
-        const MAX: usize = 40;
-        let value = if value.len() > MAX {
-            let mut end = MAX;
-            while !value.is_char_boundary(end) {
-                end -= 1;
-            }
-            format!("{}...", &value[..end])
-        } else {
-            value.to_string()
-        };
-        ParseError::BadValue { field, value, expected }
+        ParseError::BadValue {
+            field,
+            value: cut(value),
+            expected,
+        }
+    }
+
+    /// A [`ParseError::Shape`] about a named column: `field: expected .., got ..`.
+    pub fn bad_column(field: &str, value: &str, expected: &str) -> Self {
+        ParseError::Shape(format!("{field}: expected {expected}, got {:?}", cut(value)))
+    }
+}
+
+/// Cuts long values so a sample stays one line.
+fn cut(value: &str) -> String {
+    const MAX: usize = 40;
+    if value.len() > MAX {
+        let mut end = MAX;
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &value[..end])
+    } else {
+        value.to_string()
     }
 }
 
@@ -76,6 +91,7 @@ impl fmt::Display for ParseError {
                 write!(f, "unexpected data after the object at byte {offset}")
             }
             ParseError::BadValue { field, value, expected } => write!(f, "{field}: expected {expected}, got {value:?}"),
+            ParseError::Shape(why) => f.write_str(why),
         }
     }
 }

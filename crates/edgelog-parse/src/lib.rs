@@ -11,8 +11,10 @@
 
 mod error;
 pub mod json;
+pub mod pattern;
 pub mod request;
 pub mod sakura;
+pub mod text;
 pub mod time;
 
 pub use error::ParseError;

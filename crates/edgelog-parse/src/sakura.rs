@@ -109,6 +109,11 @@ impl<'a> SakuraLine<'a> {
         Ok(SakuraLine { values })
     }
 
+    /// Whether the line has none of the dialect's keys.
+    pub fn has_no_known_key(&self) -> bool {
+        self.values.iter().all(Option::is_none)
+    }
+
     /// The raw value of a field, if the key was present.
     pub fn value(&self, field: SakuraField) -> Option<Value<'a>> {
         self.values[field as usize]

@@ -107,10 +107,12 @@ pub struct StorageOptions {
 }
 
 /// How the scan treats the data it reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ScanOptions {
-    /// The dialect name (`sakura`).
+    /// The format as given (`sakura`, `auto`, `nginx:...`).
     pub format: String,
+    /// The dialect, once resolved (detected, or set up from a sample).
+    pub dialect: Option<std::sync::Arc<dyn crate::format::Dialect>>,
     /// Rows outside this range are not returned.
     pub range: TimeRange,
     /// How far around a time range objects are still read, for late records.
@@ -125,6 +127,7 @@ impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             format: "sakura".into(),
+            dialect: None,
             range: TimeRange::ALL,
             prune_margin_ms: 3_600_000,
             strict: false,

@@ -14,7 +14,7 @@ use crate::session::build_session;
 /// Runs `cfg.sql` over `cfg.locations`, writes the result to `out` and the
 /// summary (unless quiet) to stderr. Returns what the scan saw.
 pub async fn run_query(cfg: &QueryConfig, out: Box<dyn Write + Send>) -> Result<ScanTotals> {
-    let session = build_session(&cfg.locations, &cfg.scan, &cfg.storage, cfg.memory_limit)?;
+    let session = build_session(&cfg.locations, &cfg.scan, &cfg.storage, cfg.memory_limit).await?;
     if cfg.verbose {
         for s in &session.sources {
             eprintln!("edgelog: source {}: {}", s.location, s.settings);

@@ -9,9 +9,9 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use edgelog_parse::time::parse_offset;
 
 use crate::config::{ScanOptions, StorageOptions};
+use crate::format::detect::resolve;
 use crate::format::stats::ScanStats;
 use crate::format::table::LogTable;
-use crate::format::{dialect, dialects};
 use crate::source::{Source, open_location};
 
 /// A session ready for SQL, and what its scans see.
@@ -25,16 +25,12 @@ pub struct QuerySession {
 }
 
 /// Opens every location and registers them as the table `logs`.
-pub fn build_session(
+pub async fn build_session(
     locations: &[String],
     scan: &ScanOptions,
     storage: &StorageOptions,
     memory_limit: Option<usize>,
 ) -> Result<QuerySession> {
-    let Some(dialect) = dialect(&scan.format) else {
-        let known: Vec<_> = dialects().iter().map(|d| d.name()).collect();
-        bail!("unknown format {:?} (known: {})", scan.format, known.join(", "));
-    };
     if let Some(tz) = &scan.tz
         && parse_offset(tz).is_none()
     {
@@ -47,6 +43,10 @@ pub fn build_session(
         .iter()
         .map(|l| open_location(l, storage))
         .collect::<Result<Vec<_>, _>>()?;
+    let dialect = match &scan.dialect {
+        Some(d) => d.clone(),
+        None => resolve(&scan.format, &sources, &scan.range).await?.0,
+    };
     let partitions = std::thread::available_parallelism().map_or(2, |n| n.get());
     let config = SessionConfig::new()
         .with_target_partitions(partitions)

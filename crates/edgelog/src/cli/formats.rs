@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
 use crate::format::{dialect, dialects};
@@ -17,10 +17,7 @@ pub struct FormatsArgs {
 pub fn run(args: FormatsArgs) -> Result<ExitCode> {
     let list = match &args.name {
         None => dialects(),
-        Some(n) => match dialect(n) {
-            Some(d) => vec![d],
-            None => bail!("unknown format {n:?}; `edgelog formats` lists them"),
-        },
+        Some(n) => vec![dialect(n).map_err(anyhow::Error::msg)?],
     };
     for d in list {
         let tz = d.default_tz();

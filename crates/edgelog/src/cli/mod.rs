@@ -3,7 +3,9 @@
 //! No clap type leaves this module.
 
 mod demo;
+mod detect;
 mod formats;
+mod functions;
 mod query;
 mod report;
 mod scope;
@@ -31,6 +33,10 @@ enum Command {
     Report(Box<report::ReportArgs>),
     /// List the log formats edgelog reads, with their columns.
     Formats(formats::FormatsArgs),
+    /// Tell the format of logs from their first lines, with the evidence.
+    Detect(detect::DetectArgs),
+    /// List the SQL functions edgelog adds, with signatures and examples.
+    Functions(functions::FunctionsArgs),
     /// Write realistic sample logs and answer example questions on them.
     Demo(demo::DemoArgs),
 }
@@ -57,6 +63,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Command::Query(args) => runtime.block_on(query::run(*args)),
         Command::Report(args) => runtime.block_on(report::run(*args)),
         Command::Formats(args) => formats::run(args),
+        Command::Detect(args) => runtime.block_on(detect::run(args)),
+        Command::Functions(args) => functions::run(args),
         Command::Demo(args) => runtime.block_on(demo::run(args)),
     }
 }

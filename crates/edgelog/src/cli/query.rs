@@ -31,8 +31,8 @@ pub struct QueryArgs {
 }
 
 impl QueryArgs {
-    fn into_config(self, stdin_sql: impl FnOnce() -> Result<String>) -> Result<QueryConfig> {
-        let scope = self.scope.into_scope(now_ms())?;
+    async fn into_config(self, stdin_sql: impl FnOnce() -> Result<String>) -> Result<QueryConfig> {
+        let scope = self.scope.into_scope(now_ms()).await?;
         let output = match &self.output {
             Some(name) => OutputFormat::from_name(name)
                 .with_context(|| format!("bad --output {name:?}: use one of {}", OutputFormat::NAMES.join(", ")))?,
@@ -74,7 +74,7 @@ fn read_stdin_sql() -> Result<String> {
 }
 
 pub async fn run(args: QueryArgs) -> Result<ExitCode> {
-    let cfg = args.into_config(read_stdin_sql)?;
+    let cfg = args.into_config(read_stdin_sql).await?;
     let out: Box<dyn Write + Send> = match &cfg.out_file {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,

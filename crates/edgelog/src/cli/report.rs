@@ -59,7 +59,7 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
         bail!("bad --output {output:?}: use one of table, markdown, json, html");
     }
     choose_panels(&args.panels)?;
-    let scope = args.scope.into_scope(now)?;
+    let scope = args.scope.into_scope(now).await?;
     let mut range = scope.scan.range;
     let compare = match &args.compare {
         Some(how) => {

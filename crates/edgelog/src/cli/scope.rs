@@ -6,7 +6,9 @@ use clap::Args;
 use edgelog_parse::time::parse_offset;
 
 use crate::config::{ScanOptions, StorageOptions, TimeRange, parse_duration_ms, parse_time_arg};
+use crate::format::detect::resolve;
 use crate::format::dialect;
+use crate::source::open_location;
 
 /// What to read: shared by every command that scans logs.
 #[derive(Debug, Args)]
@@ -14,8 +16,8 @@ pub struct ScopeArgs {
     /// Where the logs are: a file, folder, glob, s3://BUCKET/PREFIX or https:// URL. Repeatable.
     #[arg(long = "from", value_name = "LOCATION")]
     pub from: Vec<String>,
-    /// The log format (see `edgelog formats`).
-    #[arg(long, default_value = "sakura", value_name = "NAME")]
+    /// The log format: auto (detected from the first lines), auto-per-object, a name from `edgelog formats`, nginx:'LOG_FORMAT', apache:'LOGFORMAT', regex:'(?P<status>...)' or @FILE.
+    #[arg(long, default_value = "auto", value_name = "FORMAT")]
     pub format: String,
     /// Only rows at or after this time (ISO 8601; without a zone, in the format's zone).
     #[arg(long, value_name = "TIME")]
@@ -84,10 +86,35 @@ pub fn now_ms() -> i64 {
 
 impl ScopeArgs {
     /// Checks every flag, with `now_ms` as the end of `--last`.
-    pub fn into_scope(self, now_ms: i64) -> Result<Scope> {
-        let Some(d) = dialect(&self.format) else {
-            bail!("unknown format {:?}; `edgelog formats` lists them", self.format);
+    pub async fn into_scope(self, now_ms: i64) -> Result<Scope> {
+        if self.from.is_empty() {
+            bail!("no location: give --from PATH, s3://BUCKET/PREFIX or https://...");
+        }
+        if !matches!(self.format.as_str(), "auto" | "auto-per-object") {
+            dialect(&self.format).map_err(anyhow::Error::msg)?;
+        }
+        let storage = StorageOptions {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            allow_http: self.allow_http,
         };
+        let sources = self
+            .from
+            .iter()
+            .map(|l| open_location(l, &storage))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Detection lists only date folders near the range when one is given
+        // with a zone; zone-less times are read in the detected zone below.
+        let hint = TimeRange {
+            since: self.since.as_deref().and_then(|t| parse_time_arg(t, 0, now_ms)),
+            until: self.until.as_deref().and_then(|t| parse_time_arg(t, 0, now_ms)),
+        };
+        let hint = if self.last.is_some() { TimeRange::ALL } else { hint };
+        let (d, how) = resolve(&self.format, &sources, &hint).await?;
+        if self.verbose {
+            eprintln!("format: {} ({how})", d.name());
+        }
         let tz_text = self.tz.clone().unwrap_or_else(|| d.default_tz().to_string());
         let Some(offset) = parse_offset(&tz_text) else {
             bail!("bad --tz {tz_text:?}: use UTC or an offset such as +09:00");
@@ -116,24 +143,17 @@ impl ScopeArgs {
         }
         let margin = parse_duration_ms(&self.prune_margin)
             .with_context(|| format!("bad --prune-margin {:?}: use e.g. 1h, 30m", self.prune_margin))?;
-        if self.from.is_empty() {
-            bail!("no location: give --from PATH, s3://BUCKET/PREFIX or https://...");
-        }
         Ok(Scope {
             locations: self.from,
             scan: ScanOptions {
                 format: self.format,
+                dialect: Some(d),
                 range,
                 prune_margin_ms: margin,
                 strict: self.strict,
                 tz: self.tz,
             },
-            storage: StorageOptions {
-                endpoint: self.endpoint,
-                region: self.region,
-                profile: self.profile,
-                allow_http: self.allow_http,
-            },
+            storage,
             offset_secs: offset,
             quiet: self.quiet,
             verbose: self.verbose,

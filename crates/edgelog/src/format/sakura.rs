@@ -128,8 +128,16 @@ impl Dialect for Sakura {
         "sakura"
     }
 
-    fn description(&self) -> &'static str {
-        "Sakura Cloud web accelerator: hourly gzipped JSON Lines, every value a string"
+    fn description(&self) -> String {
+        "Sakura Cloud web accelerator: hourly gzipped JSON Lines, every value a string".into()
+    }
+
+    fn rank(&self) -> u32 {
+        90
+    }
+
+    fn configure(&self, _sample: &[String]) -> Arc<dyn Dialect> {
+        Arc::new(Sakura)
     }
 
     fn default_tz(&self) -> &'static str {
@@ -142,6 +150,8 @@ impl Dialect for Sakura {
             period_ms: HOUR_MS,
             folder_offset_secs: SAKURA_OFFSET_SECS,
             describe: "{prefix}/{host}/{YYYY}/{MM}/{DD}/access-{YYYYMMDD}T{HH}.log.gz",
+            strict: true,
+            date_folders: true,
         }
     }
 
@@ -153,8 +163,8 @@ impl Dialect for Sakura {
         Arc::new(Schema::new(fields))
     }
 
-    fn column_docs(&self) -> &'static [(&'static str, &'static str)] {
-        &DOCS
+    fn column_docs(&self) -> Vec<(String, String)> {
+        DOCS.iter().map(|(n, d)| (n.to_string(), d.to_string())).collect()
     }
 
     fn decoder(&self, schema: &SchemaRef, projection: &[usize], rows: TimeRange) -> Box<dyn LineDecoder> {
@@ -230,6 +240,11 @@ struct SakuraDecoder {
 impl LineDecoder for SakuraDecoder {
     fn push_line(&mut self, line: &str, line_no: u64, unknown: &mut dyn FnMut(&str)) -> Result<(), ParseError> {
         let parsed = SakuraLine::parse(line, unknown)?;
+        if parsed.has_no_known_key() {
+            return Err(ParseError::Shape(
+                "none of the Sakura keys (time, remote_addr, request, status, ...)".into(),
+            ));
+        }
         let rec = parsed.record(&mut self.scratch)?;
         if !self.rows.is_unbounded() && !rec.time_ms.is_some_and(|t| self.rows.contains(t)) {
             return Ok(());

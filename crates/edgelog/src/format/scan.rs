@@ -13,6 +13,7 @@ use std::io::{BufRead, BufReader, Read};
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use datafusion::error::{DataFusionError, Result};
+use edgelog_parse::ParseError;
 use memchr::memchr;
 
 use super::LineDecoder;
@@ -217,17 +218,10 @@ impl LineScanner<'_> {
             }
         });
         if let Err(why) = pushed {
-            if self.settings.strict {
-                return Err(DataFusionError::Execution(format!(
-                    "malformed line ({}:{}): {why} (--strict)",
-                    self.name, self.line_no
-                )));
-            }
-            self.report.malformed += 1;
-            if self.report.samples.len() < MAX_SAMPLES {
-                self.report.samples.push((self.line_no, why.to_string()));
-            }
-            return Ok(());
+            return self.malformed(self.line_no, why);
+        }
+        for (line_no, why) in self.decoder.take_errors() {
+            self.malformed(line_no, why)?;
         }
         self.report.rows += (self.decoder.len() - before) as u64;
         if self.decoder.len() >= self.settings.batch_size {
@@ -237,7 +231,27 @@ impl LineScanner<'_> {
         Ok(())
     }
 
-    fn finish(self) -> Result<ObjectReport> {
+    fn malformed(&mut self, line_no: u64, why: ParseError) -> Result<()> {
+        if self.settings.strict {
+            return Err(DataFusionError::Execution(format!(
+                "malformed line ({}:{line_no}): {why} (--strict)",
+                self.name
+            )));
+        }
+        self.report.malformed += 1;
+        if self.report.samples.len() < MAX_SAMPLES {
+            self.report.samples.push((line_no, why.to_string()));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ObjectReport> {
+        let before = self.decoder.len();
+        self.decoder.flush();
+        for (line_no, why) in self.decoder.take_errors() {
+            self.malformed(line_no, why)?;
+        }
+        self.report.rows += (self.decoder.len() - before) as u64;
         if !self.stopped && !self.decoder.is_empty() {
             let batch = self.decoder.finish_batch(self.name)?;
             (self.emit)(batch);

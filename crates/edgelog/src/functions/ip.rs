@@ -32,7 +32,7 @@ pub fn ip_version() -> IpVersion {
 }
 
 /// The address of `text`, with an IPv4-mapped IPv6 address read as IPv4.
-fn parse_ip(text: &str) -> Option<IpAddr> {
+pub fn parse_ip(text: &str) -> Option<IpAddr> {
     let ip: IpAddr = text.trim().parse().ok()?;
     Some(match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -137,6 +137,62 @@ impl ScalarUDFImpl for IpVersion {
     }
 }
 
+/// A network `address/bits` (a bare address is a /32 or /128).
+pub fn parse_cidr(text: &str) -> Option<(IpAddr, u32)> {
+    let (addr, bits) = match text.trim().split_once('/') {
+        Some((a, b)) => (a, Some(b.parse::<u32>().ok()?)),
+        None => (text.trim(), None),
+    };
+    let ip = parse_ip(addr)?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    (bits <= max).then_some((ip, bits))
+}
+
+/// Whether `ip` lies in `net/bits`; addresses of the other family never do.
+pub fn in_cidr(ip: IpAddr, (net, bits): (IpAddr, u32)) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => prefix(ip, bits) == prefix(net, bits),
+        _ => false,
+    }
+}
+
+/// Private, loopback, link-local, shared (CGNAT) and unique-local ranges.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            a.is_private() || a.is_loopback() || a.is_link_local() || (o[0] == 100 && (64..128).contains(&o[1]))
+        }
+        IpAddr::V6(a) => {
+            let first = a.segments()[0];
+            a.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// `ip_in_cidr(ip, cidr)` and `is_private_ip(ip)`.
+pub fn more_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
+    use super::rowfn::{Body, row_fn};
+    vec![
+        row_fn(
+            "ip_in_cidr",
+            2,
+            Body::Bool(|a| {
+                let Some(c) = a[1] else { return Ok(None) };
+                let net =
+                    parse_cidr(c).ok_or_else(|| format!("not a network: {c:?} (write 10.0.0.0/8 or 2001:db8::/32)"))?;
+                Ok(a[0].and_then(parse_ip).map(|ip| in_cidr(ip, net)))
+            }),
+        ),
+        row_fn(
+            "is_private_ip",
+            1,
+            Body::Bool(|a| Ok(a[0].and_then(parse_ip).map(is_private))),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +207,19 @@ mod tests {
         assert_eq!(p("::ffff:198.51.100.7", 24).as_deref(), Some("198.51.100.0/24"));
         assert_eq!(p("203.0.113.77", 33), None);
         assert!(parse_ip("-").is_none());
+    }
+
+    #[test]
+    fn networks_and_private_ranges() {
+        let ip = |s: &str| parse_ip(s).unwrap();
+        let net = |s: &str| parse_cidr(s).unwrap();
+        assert!(in_cidr(ip("10.1.2.3"), net("10.0.0.0/8")));
+        assert!(!in_cidr(ip("11.1.2.3"), net("10.0.0.0/8")));
+        assert!(in_cidr(ip("2001:db8::5"), net("2001:db8::/32")));
+        assert!(!in_cidr(ip("10.1.2.3"), net("::/0")));
+        assert!(in_cidr(ip("::ffff:10.1.2.3"), net("10.0.0.0/8")));
+        assert!(parse_cidr("10.0.0.0/33").is_none());
+        assert!(is_private(ip("192.168.1.1")) && is_private(ip("100.64.0.1")) && is_private(ip("fd00::1")));
+        assert!(!is_private(ip("8.8.8.8")) && !is_private(ip("2001:4860::8888")));
     }
 }

@@ -1,7 +1,10 @@
-//! User-agent functions. `ua_is_bot(ua)` says whether a user agent names a
-//! crawler, monitor, or HTTP library rather than a person's browser: true
-//! when it carries one of the self-declared markers such clients use.
-//! NULL in, NULL out.
+//! User-agent functions, backed by the woothee parser and its rule data:
+//! `ua_family` (Chrome, Safari, Googlebot, ...), `ua_os` (Windows 10, iOS,
+//! ...), `ua_device` (pc, smartphone, mobilephone, appliance, crawler) and
+//! `ua_is_bot`: woothee's crawler category, or one of the self-declared
+//! markers of HTTP libraries and monitors (curl/, python-requests, ...)
+//! that woothee does not class as crawlers. Parses are cached per distinct
+//! user agent. NULL in, NULL out; what woothee cannot name is NULL.
 
 use std::sync::Arc;
 
@@ -39,10 +42,76 @@ const BOT_MARKERS: &[&str] = &[
     "lighthouse",
 ];
 
+/// What the parser says about one user agent.
+#[derive(Debug, Clone, Default)]
+pub struct UaInfo {
+    /// Browser or crawler name.
+    pub family: Option<String>,
+    /// Operating system.
+    pub os: Option<String>,
+    /// Device category.
+    pub device: Option<String>,
+    /// An automated client.
+    pub bot: bool,
+}
+
+/// Distinct user agents kept parsed; beyond this the cache starts over.
+const CACHE_LIMIT: usize = 100_000;
+
+static CACHE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Arc<UaInfo>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Parses `ua` (cached).
+pub fn info(ua: &str) -> Arc<UaInfo> {
+    if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(ua).cloned()) {
+        return hit;
+    }
+    let known = |s: &str| (!s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN).then(|| s.to_string());
+    let parsed = woothee::parser::Parser::new().parse(ua);
+    let lower = ua.to_ascii_lowercase();
+    let marker = BOT_MARKERS.iter().any(|m| lower.contains(m));
+    let info = Arc::new(match parsed {
+        Some(r) => UaInfo {
+            family: known(r.name),
+            os: known(r.os),
+            device: known(r.category),
+            bot: r.category == "crawler" || marker,
+        },
+        None => UaInfo {
+            bot: marker,
+            ..UaInfo::default()
+        },
+    });
+    if let Ok(mut c) = CACHE.lock() {
+        if c.len() >= CACHE_LIMIT {
+            c.clear();
+        }
+        c.insert(ua.to_string(), info.clone());
+    }
+    info
+}
+
 /// Whether `ua` is an automated client.
 pub fn is_bot(ua: &str) -> bool {
-    let lower = ua.to_ascii_lowercase();
-    BOT_MARKERS.iter().any(|m| lower.contains(m))
+    info(ua).bot
+}
+
+/// `ua_family`, `ua_os` and `ua_device`.
+pub fn more_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
+    use super::rowfn::{Body, row_fn};
+    vec![
+        row_fn(
+            "ua_family",
+            1,
+            Body::Text(|a| Ok(a[0].and_then(|u| info(u).family.clone()))),
+        ),
+        row_fn("ua_os", 1, Body::Text(|a| Ok(a[0].and_then(|u| info(u).os.clone())))),
+        row_fn(
+            "ua_device",
+            1,
+            Body::Text(|a| Ok(a[0].and_then(|u| info(u).device.clone()))),
+        ),
+    ]
 }
 
 /// `ua_is_bot(user_agent)`.

@@ -167,7 +167,7 @@ pub async fn run_report(cfg: &ReportConfig) -> Result<Report> {
 async fn run_window(cfg: &ReportConfig, chosen: &[Panel], range: TimeRange) -> Result<Report> {
     let mut scan = cfg.scan.clone();
     scan.range = range;
-    let session = build_session(&cfg.locations, &scan, &cfg.storage, cfg.memory_limit)?;
+    let session = build_session(&cfg.locations, &scan, &cfg.storage, cfg.memory_limit).await?;
     let logs = session.ctx.table("logs").await?;
     let has_request_id = logs.schema().field_with_unqualified_name("request_id").is_ok();
     let mut select: Vec<String> = COLUMNS.iter().map(|c| format!("\"{c}\"")).collect();

@@ -29,6 +29,27 @@ pub struct KeyTemplate {
     pub folder_offset_secs: i32,
     /// The template, for messages.
     pub describe: &'static str,
+    /// Keys the template does not match are not the dialect's objects and
+    /// are skipped (Sakura); otherwise they are read, with no known period.
+    pub strict: bool,
+    /// `YYYY/MM/DD` folders in keys are dates in `folder_offset_secs` and
+    /// may be pruned by the time range.
+    pub date_folders: bool,
+}
+
+impl KeyTemplate {
+    /// A dialect whose objects may be named anything: every key is read,
+    /// none is pruned by name.
+    pub const fn any(describe: &'static str) -> Self {
+        KeyTemplate {
+            period_of: |_| None,
+            period_ms: 0,
+            folder_offset_secs: 0,
+            describe,
+            strict: false,
+            date_folders: false,
+        }
+    }
 }
 
 /// One object chosen for reading.
@@ -112,7 +133,7 @@ pub async fn list_objects(
             if !glob.is_match(rel) {
                 continue;
             }
-        } else if period.is_none() && !explicit {
+        } else if period.is_none() && !explicit && template.strict {
             listing.skipped.push(name);
             continue;
         }
@@ -164,7 +185,7 @@ async fn walk(
         },
         why: describe_store_error(&e),
     };
-    if range.is_unbounded() {
+    if range.is_unbounded() || !template.date_folders {
         listing.list_calls += 1;
         return store
             .list(root.as_ref())

@@ -1,0 +1,54 @@
+//! `edgelog detect LOCATION...`: the format of each sampled object, with
+//! its evidence, and the verdict `query` and `report` would reach.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::config::{StorageOptions, TimeRange};
+use crate::format::detect::{detect_objects, resolve};
+use crate::source::open_location;
+
+/// Flags of `edgelog detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Files, folders, globs, s3:// or https:// locations.
+    #[arg(required = true, value_name = "LOCATION")]
+    locations: Vec<String>,
+    /// S3 endpoint URL.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Profile of ~/.aws/config and ~/.aws/credentials.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Allow plain-HTTP endpoints.
+    #[arg(long)]
+    allow_http: bool,
+}
+
+pub async fn run(args: DetectArgs) -> Result<ExitCode> {
+    let storage = StorageOptions {
+        endpoint: args.endpoint,
+        region: args.region,
+        profile: args.profile,
+        allow_http: args.allow_http,
+    };
+    let sources = args
+        .locations
+        .iter()
+        .map(|l| open_location(l, &storage))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (sample, verdict) in detect_objects(&sources, &TimeRange::ALL).await? {
+        match verdict {
+            Ok(v) => println!("{}\t{}\t{}", sample.object, v.dialect.name(), v.evidence()),
+            Err(e) => println!("{}\t?\t{e}", sample.object),
+        }
+    }
+    let (d, how) = resolve("auto", &sources, &TimeRange::ALL).await?;
+    println!("format: {} ({how})", d.name());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,435 @@
+//! nginx and Apache text logs: the combined family (common, combined,
+//! vhost_combined, `"$http_x_forwarded_for"` and timing tails) and formats
+//! the user defines with an nginx `log_format`, an Apache `LogFormat` or a
+//! regex with named groups. All speak nginx's variable names, so one table
+//! types them ([`nginx_type`]) and one function fills the canonical columns
+//! ([`NginxCanon`]); the nginx JSON dialect uses both too.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use edgelog_parse::ParseError;
+use edgelog_parse::pattern::{Matched, Pattern};
+use edgelog_parse::text::unescape;
+use regex::Regex;
+
+use super::generic::{Canon, NativeCol, RowParser, TextFormat, Ty, Val};
+
+/// The type of an nginx variable (or the Apache directive named after it).
+pub fn nginx_type(name: &str) -> Ty {
+    match name {
+        "status" | "remote_port" | "server_port" => Ty::U16,
+        "body_bytes_sent"
+        | "bytes_sent"
+        | "request_length"
+        | "bytes_transferred"
+        | "request_time_us"
+        | "request_time_ms"
+        | "connection_requests" => Ty::U64,
+        "request_time" | "msec" | "msec_epoch" => Ty::F64,
+        "time_local" | "time_iso8601" | "@timestamp" => Ty::Time,
+        "upstream_cache_status" | "scheme" | "request_method" | "server_protocol" => Ty::Dict,
+        _ => Ty::Str,
+    }
+}
+
+/// What an nginx variable holds, for `edgelog formats`.
+fn nginx_doc(name: &str) -> String {
+    match name {
+        "remote_addr" => "client address ($remote_addr, %h)".into(),
+        "remote_user" => "basic-auth user".into(),
+        "remote_ident" => "identd user (%l), almost always -".into(),
+        "time_local" => "request time ($time_local, %t)".into(),
+        "request" => "request line".into(),
+        "status" => "response status".into(),
+        "body_bytes_sent" => "body bytes sent".into(),
+        "bytes_sent" => "bytes sent including headers".into(),
+        "http_referer" => "Referer header".into(),
+        "http_user_agent" => "User-Agent header".into(),
+        "http_x_forwarded_for" => "X-Forwarded-For header".into(),
+        "request_time" => "request duration in seconds".into(),
+        "request_time_us" => "request duration in microseconds (%D)".into(),
+        "request_time_ms" => "request duration in milliseconds".into(),
+        "server_name" => "virtual host".into(),
+        "server_port" => "server port".into(),
+        "upstream_cache_status" => "cache result".into(),
+        n if n.starts_with("http_") => format!("request header {}", &n[5..]),
+        n => format!("${n}"),
+    }
+}
+
+/// Native columns for these variable names.
+pub fn nginx_columns(names: &[String]) -> Vec<NativeCol> {
+    names
+        .iter()
+        .map(|n| NativeCol::new(n.clone(), nginx_type(n), nginx_doc(n)))
+        .collect()
+}
+
+/// Where the canonical columns come from among nginx-named columns.
+#[derive(Debug, Clone, Default)]
+pub struct NginxCanon {
+    time: Vec<usize>,
+    host: Option<usize>,
+    client_ip: Option<usize>,
+    request: Option<usize>,
+    method: Option<usize>,
+    uri: Option<usize>,
+    args: Option<usize>,
+    protocol: Option<usize>,
+    status: Option<usize>,
+    bytes: Option<usize>,
+    cache: Option<usize>,
+    referer: Option<usize>,
+    user_agent: Option<usize>,
+    secs: Option<usize>,
+    millis: Option<usize>,
+    micros: Option<usize>,
+}
+
+impl NginxCanon {
+    /// Finds the columns among `names`.
+    pub fn new(names: &[String]) -> Self {
+        let find = |cands: &[&str]| cands.iter().find_map(|c| names.iter().position(|n| n == c));
+        NginxCanon {
+            time: [
+                "time_local",
+                "time_iso8601",
+                "@timestamp",
+                "msec",
+                "msec_epoch",
+                "timestamp",
+                "time",
+            ]
+            .iter()
+            .filter_map(|c| names.iter().position(|n| n == c))
+            .collect(),
+            host: find(&["host", "http_host", "server_name"]),
+            client_ip: find(&["remote_addr", "client_ip", "realip_remote_addr"]),
+            request: find(&["request"]),
+            method: find(&["request_method", "method"]),
+            uri: find(&["request_uri", "uri"]),
+            args: find(&["args", "query_string"]),
+            protocol: find(&["server_protocol", "protocol"]),
+            status: find(&["status"]),
+            bytes: find(&["bytes_sent", "body_bytes_sent"]),
+            cache: find(&["upstream_cache_status", "cache_status", "x_cache"]),
+            referer: find(&["http_referer", "http_referrer", "referer"]),
+            user_agent: find(&["http_user_agent", "user_agent"]),
+            secs: find(&["request_time"]),
+            millis: find(&["request_time_ms"]),
+            micros: find(&["request_time_us"]),
+        }
+    }
+
+    /// Fills `c` from `vals`.
+    pub fn fill<'a>(&self, vals: &[Val<'a>], c: &mut Canon<'a>) {
+        let get = |i: Option<usize>| i.map(|i| &vals[i]);
+        c.time = self.time.iter().find_map(|&i| match &vals[i] {
+            Val::Time(t) => Some(*t),
+            Val::F64(s) => Some((s * 1000.0).round() as i64),
+            Val::Str(s) => super::generic::parse_any_time(s),
+            _ => None,
+        });
+        c.host = get(self.host).and_then(Val::cow);
+        c.client_ip = get(self.client_ip).and_then(Val::cow);
+        if let Some(Val::Str(r)) = get(self.request) {
+            match r {
+                Cow::Borrowed(s) => c.request_line(s),
+                Cow::Owned(s) => c.request_line_owned(s),
+            }
+        }
+        if let Some(m) = get(self.method).and_then(Val::cow) {
+            c.method = Some(m);
+        }
+        if let Some(u) = get(self.uri).and_then(Val::text) {
+            let had_query = c.query.take();
+            c.url(u);
+            if c.query.is_none() {
+                c.query = had_query;
+            }
+        }
+        if let Some(a) = get(self.args).and_then(Val::text) {
+            c.query = Some(Cow::<'a, str>::Owned(a.trim_start_matches('?').to_string())).filter(|q| !q.is_empty());
+        }
+        if let Some(p) = get(self.protocol).and_then(Val::cow) {
+            c.protocol = Some(p);
+        }
+        c.status = get(self.status).and_then(Val::u64).and_then(|s| u16::try_from(s).ok());
+        c.bytes = get(self.bytes).and_then(Val::u64);
+        c.cache_status = get(self.cache).and_then(Val::cow);
+        c.referer = get(self.referer).and_then(Val::cow);
+        c.user_agent = get(self.user_agent).and_then(Val::cow);
+        c.request_time = get(self.secs)
+            .and_then(Val::f64)
+            .or_else(|| get(self.millis).and_then(Val::f64).map(|v| v / 1e3))
+            .or_else(|| get(self.micros).and_then(Val::f64).map(|v| v / 1e6));
+    }
+}
+
+/// A preset of the combined family.
+struct Preset {
+    name: &'static str,
+    description: &'static str,
+    format: &'static str,
+    rank: u32,
+}
+
+const COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+
+const PRESETS: &[Preset] = &[
+    Preset {
+        name: "combined",
+        description: "nginx/Apache combined: host - user [time] \"request\" status bytes \"referer\" \"agent\"",
+        format: COMBINED,
+        rank: 50,
+    },
+    Preset {
+        name: "combined_xff",
+        description: "combined + \"$http_x_forwarded_for\" (Debian/Ubuntu nginx `main`)",
+        format: concat!(
+            r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
+            r#" "$http_x_forwarded_for""#
+        ),
+        rank: 52,
+    },
+    Preset {
+        name: "combined_request_time",
+        description: "combined + request time in seconds (nginx $request_time, Apache %T)",
+        format: concat!(
+            r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
+            r#" $request_time"#
+        ),
+        rank: 51,
+    },
+    Preset {
+        name: "combined_usec",
+        description: "combined + request time in microseconds (Apache %D)",
+        format: concat!(
+            r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
+            r#" $request_time_us"#
+        ),
+        rank: 51,
+    },
+    Preset {
+        name: "vhost_combined",
+        description: "Apache vhost_combined: vhost:port + combined (%O bytes)",
+        format: r#"$server_name:$server_port $remote_addr - $remote_user [$time_local] "$request" $status $bytes_sent "$http_referer" "$http_user_agent""#,
+        rank: 55,
+    },
+    Preset {
+        name: "common",
+        description: "NCSA/Apache common log format: host ident user [time] \"request\" status bytes",
+        format: r#"$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent"#,
+        rank: 40,
+    },
+];
+
+/// The built-in presets.
+pub fn presets() -> Vec<Arc<dyn TextFormat>> {
+    PRESETS
+        .iter()
+        .filter_map(|p| {
+            let pattern = Pattern::nginx(p.format).ok()?;
+            Some(
+                Arc::new(PatternFormat::new(p.name, p.description.to_string(), pattern, p.rank)) as Arc<dyn TextFormat>,
+            )
+        })
+        .collect()
+}
+
+/// A dialect from a compiled pattern.
+#[derive(Debug)]
+pub struct PatternFormat {
+    name: &'static str,
+    description: String,
+    pattern: Pattern,
+    cols: Vec<NativeCol>,
+    rank: u32,
+}
+
+impl PatternFormat {
+    /// A dialect named `name` reading lines of `pattern`.
+    pub fn new(name: &'static str, description: String, pattern: Pattern, rank: u32) -> Self {
+        PatternFormat {
+            cols: nginx_columns(pattern.names()),
+            name,
+            description,
+            pattern,
+            rank,
+        }
+    }
+
+    /// A user's nginx `log_format` (or a whole `log_format NAME '...' '...';`
+    /// directive as in nginx.conf).
+    pub fn from_nginx(text: &str) -> Result<Self, String> {
+        let format = nginx_directive_body(text);
+        let pattern = Pattern::nginx(&format).map_err(|e| format!("bad nginx log_format: {e}"))?;
+        Ok(PatternFormat::new(
+            "nginx",
+            format!("nginx log_format {format}"),
+            pattern,
+            100,
+        ))
+    }
+
+    /// A user's Apache `LogFormat`.
+    pub fn from_apache(text: &str) -> Result<Self, String> {
+        let pattern = Pattern::apache(text).map_err(|e| format!("bad Apache LogFormat: {e}"))?;
+        Ok(PatternFormat::new(
+            "apache",
+            format!("Apache LogFormat {text}"),
+            pattern,
+            100,
+        ))
+    }
+}
+
+/// The format string of an nginx.conf `log_format NAME [escape=..] '...' '...';`
+/// directive; text that is not such a directive is the format itself.
+fn nginx_directive_body(text: &str) -> String {
+    let t = text.trim();
+    if !t.starts_with("log_format") {
+        return t.to_string();
+    }
+    let mut out = String::new();
+    let mut chars = t.chars();
+    while let Some(c) = chars.next() {
+        if c == '\'' || c == '"' {
+            for d in chars.by_ref() {
+                if d == c {
+                    break;
+                }
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+impl TextFormat for PatternFormat {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn description(&self) -> String {
+        self.description.clone()
+    }
+    fn columns(&self) -> &[NativeCol] {
+        &self.cols
+    }
+    fn rank(&self) -> u32 {
+        self.rank
+    }
+    fn parser(&self) -> Box<dyn RowParser> {
+        Box::new(PatternParser {
+            pattern: self.pattern.clone(),
+            cols: self.cols.clone(),
+            canon: NginxCanon::new(self.pattern.names()),
+            matched: Vec::new(),
+        })
+    }
+}
+
+struct PatternParser {
+    pattern: Pattern,
+    cols: Vec<NativeCol>,
+    canon: NginxCanon,
+    matched: Vec<Matched<'static>>,
+}
+
+impl RowParser for PatternParser {
+    fn parse<'a>(
+        &mut self,
+        line: &'a str,
+        vals: &mut [Val<'a>],
+        canon: &mut Canon<'a>,
+        _unknown: &mut dyn FnMut(&str),
+    ) -> Result<bool, ParseError> {
+        let mut matched: Vec<Matched<'a>> = Vec::with_capacity(self.cols.len());
+        self.pattern.matches(line, &mut matched)?;
+        self.matched.clear();
+        for ((m, col), slot) in matched.iter().zip(&self.cols).zip(vals.iter_mut()) {
+            let text = if m.quoted {
+                unescape(m.text)
+            } else {
+                Cow::Borrowed(m.text)
+            };
+            *slot = Val::parse(col.ty, text, &col.name)?;
+        }
+        self.canon.fill(vals, canon);
+        Ok(true)
+    }
+}
+
+/// A dialect from a regex with named groups (named like nginx variables to
+/// get their types and canonical meaning).
+#[derive(Debug)]
+pub struct RegexFormat {
+    regex: Regex,
+    cols: Vec<NativeCol>,
+}
+
+impl RegexFormat {
+    /// Compiles `re`; it must have at least one named group.
+    pub fn new(re: &str) -> Result<Self, String> {
+        let regex = Regex::new(re).map_err(|e| format!("bad regex: {}", e.to_string().replace('\n', " ")))?;
+        let names: Vec<String> = regex.capture_names().flatten().map(str::to_string).collect();
+        if names.is_empty() {
+            return Err("the regex has no named groups: write (?P<remote_addr>\\S+) and so on".into());
+        }
+        Ok(RegexFormat {
+            cols: nginx_columns(&names),
+            regex,
+        })
+    }
+}
+
+impl TextFormat for RegexFormat {
+    fn name(&self) -> &'static str {
+        "regex"
+    }
+    fn description(&self) -> String {
+        format!("regex {}", self.regex.as_str())
+    }
+    fn columns(&self) -> &[NativeCol] {
+        &self.cols
+    }
+    fn rank(&self) -> u32 {
+        100
+    }
+    fn parser(&self) -> Box<dyn RowParser> {
+        let names: Vec<String> = self.cols.iter().map(|c| c.name.clone()).collect();
+        Box::new(RegexParser {
+            regex: self.regex.clone(),
+            cols: self.cols.clone(),
+            canon: NginxCanon::new(&names),
+        })
+    }
+}
+
+struct RegexParser {
+    regex: Regex,
+    cols: Vec<NativeCol>,
+    canon: NginxCanon,
+}
+
+impl RowParser for RegexParser {
+    fn parse<'a>(
+        &mut self,
+        line: &'a str,
+        vals: &mut [Val<'a>],
+        canon: &mut Canon<'a>,
+        _unknown: &mut dyn FnMut(&str),
+    ) -> Result<bool, ParseError> {
+        let Some(caps) = self.regex.captures(line) else {
+            return Err(ParseError::Shape("the line does not match the regex".into()));
+        };
+        for (col, slot) in self.cols.iter().zip(vals.iter_mut()) {
+            if let Some(m) = caps.name(&col.name) {
+                *slot = Val::parse(col.ty, Cow::Borrowed(m.as_str()), &col.name)?;
+            }
+        }
+        self.canon.fill(vals, canon);
+        Ok(true)
+    }
+}
