@@ -3,7 +3,10 @@
 //! column types, NULL handling, canonical columns, `_file`/`_line`, pruning.
 //!
 //! A file may start with `# options: --since=TIME --until=TIME --tz=ZONE
-//! --prune-margin=DURATION` to bind `logs` with those scan options.
+//! --prune-margin=DURATION --format=NAME --from=PATH` to bind `logs` with
+//! those scan options. `--from` is relative to `tests/`; `shared:PATH` is
+//! under `shared/` beside the repository (or `$EDGELOG_SHARED`), where the
+//! real corpus lives.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -63,9 +66,17 @@ impl sqllogictest::AsyncDB for Db {
     async fn shutdown(&mut self) {}
 }
 
-fn options_of(file: &Path) -> ScanOptions {
+fn shared_dir() -> PathBuf {
+    match std::env::var_os("EDGELOG_SHARED") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    }
+}
+
+fn options_of(file: &Path, data: &mut String) -> ScanOptions {
     let text = std::fs::read_to_string(file).unwrap();
     let mut scan = ScanOptions::default();
+    let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests");
     if let Some(line) = text.lines().find_map(|l| l.strip_prefix("# options:")) {
         for opt in line.split_whitespace() {
             let (k, v) = opt.split_once('=').expect("options are --key=value");
@@ -74,6 +85,14 @@ fn options_of(file: &Path) -> ScanOptions {
                 "--until" => scan.range.until = parse_iso8601(v, 9 * 3600),
                 "--tz" => scan.tz = Some(v.to_string()),
                 "--prune-margin" => scan.prune_margin_ms = parse_duration_ms(v).unwrap(),
+                "--format" => scan.format = v.to_string(),
+                "--from" => {
+                    let path = match v.strip_prefix("shared:") {
+                        Some(rest) => shared_dir().join(rest),
+                        None => tests.join(v),
+                    };
+                    *data = path.to_string_lossy().into_owned();
+                }
                 other => panic!("unknown option {other} in {}", file.display()),
             }
         }
@@ -81,8 +100,8 @@ fn options_of(file: &Path) -> ScanOptions {
     scan
 }
 
-async fn run_file(file: PathBuf, data: String) -> Result<(), String> {
-    let scan = options_of(&file);
+async fn run_file(file: PathBuf, mut data: String) -> Result<(), String> {
+    let scan = options_of(&file, &mut data);
     let mut runner = sqllogictest::Runner::new(move || {
         let (data, scan) = (data.clone(), scan.clone());
         async move {
@@ -93,6 +112,20 @@ async fn run_file(file: PathBuf, data: String) -> Result<(), String> {
         }
     });
     runner.with_column_validator(|_, _| true);
+    // EDGELOG_UPDATE_SLT=1 rewrites each file's expected results with what
+    // edgelog answers now: review the diff before committing it.
+    if std::env::var_os("EDGELOG_UPDATE_SLT").is_some() {
+        return runner
+            .update_test_file(
+                &file,
+                " ",
+                sqllogictest::default_validator,
+                sqllogictest::default_normalizer,
+                sqllogictest::default_column_validator,
+            )
+            .await
+            .map_err(|e| format!("{}: {e}", file.display()));
+    }
     runner
         .run_file_async(&file)
         .await

@@ -8,6 +8,7 @@ mod harness;
 
 mod cli;
 mod corpus;
+mod formats;
 mod html;
 mod peers;
 mod pruning;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::harness::{Cmd, Run, generate};
 
 #[path = "../support/s3_server.rs"]
-mod server;
+pub mod server;
 
 const KEY: &str = "AKIAEDGELOGTEST0001";
 const SECRET: &str = "edgelog-test-secret-never-printed";

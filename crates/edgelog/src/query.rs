@@ -35,7 +35,8 @@ pub async fn run_query(cfg: &QueryConfig, out: Box<dyn Write + Send>) -> Result<
             totals.selected, totals.candidates, totals.folders_pruned, rows
         );
         for s in &totals.skipped {
-            eprintln!("edgelog: skipped (not a {} object): {s}", cfg.scan.format);
+            let name = cfg.scan.dialect.as_ref().map_or(cfg.scan.format.as_str(), |d| d.name());
+            eprintln!("edgelog: skipped (not a {name} object): {s}");
         }
         for s in totals.samples.iter().skip(1) {
             eprintln!("edgelog: malformed: {s}");

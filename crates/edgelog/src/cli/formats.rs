@@ -24,7 +24,7 @@ pub fn run(args: FormatsArgs) -> Result<ExitCode> {
         println!("{}\t{}", d.name(), d.description());
         println!("  objects: {}", d.template().describe);
         println!("  times shown in: {tz} (override with --tz)");
-        let schema = d.schema(tz);
+        let schema = d.schema(&tz);
         for (field, (name, doc)) in schema.fields().iter().zip(d.column_docs()) {
             println!("  {name:<16} {:<28} {doc}", field.data_type().to_string());
         }

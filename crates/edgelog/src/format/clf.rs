@@ -70,27 +70,28 @@ pub fn nginx_columns(names: &[String]) -> Vec<NativeCol> {
 #[derive(Debug, Clone, Default)]
 pub struct NginxCanon {
     time: Vec<usize>,
-    host: Option<usize>,
-    client_ip: Option<usize>,
-    request: Option<usize>,
-    method: Option<usize>,
-    uri: Option<usize>,
-    args: Option<usize>,
-    protocol: Option<usize>,
-    status: Option<usize>,
-    bytes: Option<usize>,
-    cache: Option<usize>,
-    referer: Option<usize>,
-    user_agent: Option<usize>,
-    secs: Option<usize>,
-    millis: Option<usize>,
-    micros: Option<usize>,
+    host: Vec<usize>,
+    client_ip: Vec<usize>,
+    request: Vec<usize>,
+    method: Vec<usize>,
+    uri: Vec<usize>,
+    args: Vec<usize>,
+    protocol: Vec<usize>,
+    status: Vec<usize>,
+    bytes: Vec<usize>,
+    cache: Vec<usize>,
+    referer: Vec<usize>,
+    user_agent: Vec<usize>,
+    secs: Vec<usize>,
+    millis: Vec<usize>,
+    micros: Vec<usize>,
 }
 
 impl NginxCanon {
     /// Finds the columns among `names`.
     pub fn new(names: &[String]) -> Self {
-        let find = |cands: &[&str]| cands.iter().find_map(|c| names.iter().position(|n| n == c));
+        let find =
+            |cands: &[&str]| -> Vec<usize> { cands.iter().filter_map(|c| names.iter().position(|n| n == c)).collect() };
         NginxCanon {
             time: [
                 "time_local",
@@ -124,46 +125,48 @@ impl NginxCanon {
 
     /// Fills `c` from `vals`.
     pub fn fill<'a>(&self, vals: &[Val<'a>], c: &mut Canon<'a>) {
-        let get = |i: Option<usize>| i.map(|i| &vals[i]);
+        // The first candidate column with a value: `host` may be logged
+        // empty where `http_host` is not.
+        let get = |c: &Vec<usize>| c.iter().map(|&i| &vals[i]).find(|v| **v != Val::Null);
         c.time = self.time.iter().find_map(|&i| match &vals[i] {
             Val::Time(t) => Some(*t),
             Val::F64(s) => Some((s * 1000.0).round() as i64),
             Val::Str(s) => super::generic::parse_any_time(s),
             _ => None,
         });
-        c.host = get(self.host).and_then(Val::cow);
-        c.client_ip = get(self.client_ip).and_then(Val::cow);
-        if let Some(Val::Str(r)) = get(self.request) {
+        c.host = get(&self.host).and_then(Val::cow);
+        c.client_ip = get(&self.client_ip).and_then(Val::cow);
+        if let Some(Val::Str(r)) = get(&self.request) {
             match r {
                 Cow::Borrowed(s) => c.request_line(s),
                 Cow::Owned(s) => c.request_line_owned(s),
             }
         }
-        if let Some(m) = get(self.method).and_then(Val::cow) {
+        if let Some(m) = get(&self.method).and_then(Val::cow) {
             c.method = Some(m);
         }
-        if let Some(u) = get(self.uri).and_then(Val::text) {
+        if let Some(u) = get(&self.uri).and_then(Val::text) {
             let had_query = c.query.take();
             c.url(u);
             if c.query.is_none() {
                 c.query = had_query;
             }
         }
-        if let Some(a) = get(self.args).and_then(Val::text) {
+        if let Some(a) = get(&self.args).and_then(Val::text) {
             c.query = Some(Cow::<'a, str>::Owned(a.trim_start_matches('?').to_string())).filter(|q| !q.is_empty());
         }
-        if let Some(p) = get(self.protocol).and_then(Val::cow) {
+        if let Some(p) = get(&self.protocol).and_then(Val::cow) {
             c.protocol = Some(p);
         }
-        c.status = get(self.status).and_then(Val::u64).and_then(|s| u16::try_from(s).ok());
-        c.bytes = get(self.bytes).and_then(Val::u64);
-        c.cache_status = get(self.cache).and_then(Val::cow);
-        c.referer = get(self.referer).and_then(Val::cow);
-        c.user_agent = get(self.user_agent).and_then(Val::cow);
-        c.request_time = get(self.secs)
+        c.status = get(&self.status).and_then(Val::u64).and_then(|s| u16::try_from(s).ok());
+        c.bytes = get(&self.bytes).and_then(Val::u64);
+        c.cache_status = get(&self.cache).and_then(Val::cow);
+        c.referer = get(&self.referer).and_then(Val::cow);
+        c.user_agent = get(&self.user_agent).and_then(Val::cow);
+        c.request_time = get(&self.secs)
             .and_then(Val::f64)
-            .or_else(|| get(self.millis).and_then(Val::f64).map(|v| v / 1e3))
-            .or_else(|| get(self.micros).and_then(Val::f64).map(|v| v / 1e6));
+            .or_else(|| get(&self.millis).and_then(Val::f64).map(|v| v / 1e3))
+            .or_else(|| get(&self.micros).and_then(Val::f64).map(|v| v / 1e6));
     }
 }
 
@@ -241,6 +244,8 @@ pub fn presets() -> Vec<Arc<dyn TextFormat>> {
 /// A dialect from a compiled pattern.
 #[derive(Debug)]
 pub struct PatternFormat {
+    /// The offset of the sample's first time, shown by default.
+    tz: Option<String>,
     name: &'static str,
     description: String,
     pattern: Pattern,
@@ -252,6 +257,7 @@ impl PatternFormat {
     /// A dialect named `name` reading lines of `pattern`.
     pub fn new(name: &'static str, description: String, pattern: Pattern, rank: u32) -> Self {
         PatternFormat {
+            tz: None,
             cols: nginx_columns(pattern.names()),
             name,
             description,
@@ -319,6 +325,32 @@ impl TextFormat for PatternFormat {
     }
     fn rank(&self) -> u32 {
         self.rank
+    }
+    fn default_tz(&self) -> String {
+        self.tz.clone().unwrap_or_else(|| "UTC".into())
+    }
+    fn configure(&self, sample: &[String]) -> Option<Arc<dyn TextFormat>> {
+        let at = self.pattern.names().iter().position(|n| n == "time_local")?;
+        let mut matched = Vec::new();
+        let tz = sample.iter().find_map(|l| {
+            self.pattern.matches(l, &mut matched).ok()?;
+            let (_, offset) = matched.get(at)?.text.rsplit_once(' ')?;
+            let secs = edgelog_parse::time::parse_offset(offset)?;
+            Some(format!(
+                "{}{:02}:{:02}",
+                if secs < 0 { '-' } else { '+' },
+                secs.abs() / 3600,
+                secs.abs() % 3600 / 60
+            ))
+        });
+        Some(Arc::new(PatternFormat {
+            tz,
+            name: self.name,
+            description: self.description.clone(),
+            pattern: self.pattern.clone(),
+            cols: self.cols.clone(),
+            rank: self.rank,
+        }))
     }
     fn parser(&self) -> Box<dyn RowParser> {
         Box::new(PatternParser {

@@ -83,8 +83,41 @@ impl Verdict {
     }
 }
 
+/// Ranks at or below this are fallbacks that read any keys (ndjson).
+const FALLBACK_RANK: u32 = 10;
+
+/// Keys of JSON sample lines the dialect does not know, as a share of all
+/// keys seen: a JSON dialect that knows few of a line's keys is not it,
+/// even when the keys it knows parse.
+fn foreign_share(d: &Arc<dyn Dialect>, lines: &[String]) -> f64 {
+    let mut seen = std::collections::BTreeSet::new();
+    for l in lines {
+        if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(l) {
+            seen.extend(m.keys().cloned());
+        }
+    }
+    if seen.is_empty() {
+        return 0.0;
+    }
+    let schema = d.schema("UTC");
+    let all: Vec<usize> = (0..schema.fields().len()).collect();
+    let mut decoder = d.decoder(&schema, &all, TimeRange::ALL);
+    let mut unknown = std::collections::BTreeSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        let _ = decoder.push_line(line, i as u64 + 1, &mut |k| {
+            unknown.insert(k.to_string());
+        });
+    }
+    unknown.intersection(&seen).count() as f64 / seen.len() as f64
+}
+
 /// How `dialect` reads `lines`: rows and errors.
 pub fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String]) -> (Arc<dyn Dialect>, Candidate) {
+    let foreign = if d.rank() <= FALLBACK_RANK {
+        0.0
+    } else {
+        foreign_share(d, lines)
+    };
     let d = d.configure(lines);
     let schema = d.schema("UTC");
     let all: Vec<usize> = (0..schema.fields().len()).collect();
@@ -99,7 +132,8 @@ pub fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String]) -> (Arc<dyn Dialect>,
     }
     let c = Candidate {
         name: d.name(),
-        rows: decoder.len(),
+        // More than a quarter of the keys unknown: not this dialect.
+        rows: if foreign > 0.25 { 0 } else { decoder.len() },
         errors,
         rank: d.rank(),
         first_error,
@@ -175,6 +209,11 @@ pub async fn sample(sources: &[Source], range: &TimeRange) -> Result<Vec<Sample>
                 lines: first_lines(&bytes, len < obj.size),
             });
         }
+    }
+    // A range that holds no objects still needs a format (the answer is
+    // empty, not an error): look at the location as a whole.
+    if out.is_empty() && !range.is_unbounded() {
+        return Box::pin(sample(sources, &TimeRange::ALL)).await;
     }
     Ok(out)
 }

@@ -374,8 +374,8 @@ pub trait TextFormat: Debug + Send + Sync {
     /// One line saying what writes it (and how this instance was set up).
     fn description(&self) -> String;
     /// Zone times are shown in by default.
-    fn default_tz(&self) -> &'static str {
-        "UTC"
+    fn default_tz(&self) -> String {
+        "UTC".into()
     }
     /// How its objects are named.
     fn template(&self) -> KeyTemplate {
@@ -440,7 +440,7 @@ impl Dialect for TextDialect {
         self.0.description()
     }
 
-    fn default_tz(&self) -> &'static str {
+    fn default_tz(&self) -> String {
         self.0.default_tz()
     }
 

@@ -177,6 +177,11 @@ struct JCol {
 /// A JSON-lines dialect.
 #[derive(Debug)]
 pub struct JsonFormat {
+    /// Zone of the sample's first nginx time, shown by default.
+    tz: Option<String>,
+    /// Set up from a sample: keys of the dialect's families that the sample
+    /// did not have are reported like any unknown key.
+    configured: bool,
     kind: Kind,
     cols: Vec<NativeCol>,
     paths: Vec<Vec<String>>,
@@ -210,6 +215,8 @@ impl JsonFormat {
                 .collect(),
         };
         JsonFormat {
+            tz: None,
+            configured: false,
             kind,
             cols: jcols.iter().map(|c| c.col.clone()).collect(),
             paths: jcols.into_iter().map(|c| c.path).collect(),
@@ -242,6 +249,74 @@ fn required(kind: Kind) -> &'static [&'static [&'static str]] {
         Kind::Gcp => &[&["httpRequest"], &["timestamp"]],
         Kind::Akamai => &[&["reqTimeSec"], &["cliIP", "reqHost"]],
         Kind::Ndjson => &[],
+    }
+}
+
+/// Keys a dialect knows beyond its typed columns (they become text columns
+/// when the sample has them): Cloudflare's field families, the rest of a
+/// Cloud Logging LogEntry, the rest of the DataStream 2 field set.
+fn family_key(kind: Kind, key: &str) -> bool {
+    const CLOUDFLARE: &[&str] = &[
+        "Client",
+        "Edge",
+        "Origin",
+        "Cache",
+        "WAF",
+        "Firewall",
+        "Security",
+        "Bot",
+        "Worker",
+        "Zone",
+        "Ray",
+        "ParentRay",
+        "JA3",
+        "JA4",
+        "Leaked",
+        "Smart",
+        "Upper",
+        "Request",
+        "Response",
+        "Content",
+        "Cookies",
+        "Contents",
+    ];
+    const GCP: &[&str] = &[
+        "labels",
+        "operation",
+        "sourceLocation",
+        "traceSampled",
+        "protoPayload",
+        "textPayload",
+        "split",
+        "errorGroups",
+    ];
+    const AKAMAI: &[&str] = &[
+        "country",
+        "state",
+        "city",
+        "breadcrumbs",
+        "lastByte",
+        "securityRules",
+        "serverCountry",
+        "billingRegion",
+        "ewUsageInfo",
+        "ewExecutionInfo",
+        "streamId",
+        "edgeAttempts",
+        "startupTime",
+        "asn",
+        "deliveryType",
+        "originDnsTime",
+        "originConnectTime",
+        "originTlsTime",
+        "originWaitTime",
+        "contentProtectionInfo",
+    ];
+    match kind {
+        Kind::Cloudflare => CLOUDFLARE.iter().any(|p| key.starts_with(p)),
+        Kind::Gcp => GCP.contains(&key),
+        Kind::Akamai => AKAMAI.contains(&key),
+        _ => false,
     }
 }
 
@@ -306,6 +381,10 @@ impl TextFormat for JsonFormat {
         &self.cols
     }
 
+    fn default_tz(&self) -> String {
+        self.tz.clone().unwrap_or_else(|| "UTC".into())
+    }
+
     fn rank(&self) -> u32 {
         match self.kind {
             Kind::Ndjson => 10,
@@ -348,7 +427,13 @@ impl TextFormat for JsonFormat {
             cols.push(NativeCol::new(name, ty, format!("key {k}")));
             paths.push(vec![k]);
         }
+        let tz = match self.kind {
+            Kind::Nginx => objects.iter().find_map(nginx_offset),
+            _ => None,
+        };
         Some(Arc::new(JsonFormat {
+            tz,
+            configured: true,
             kind: self.kind,
             cols,
             paths,
@@ -358,6 +443,7 @@ impl TextFormat for JsonFormat {
     fn parser(&self) -> Box<dyn RowParser> {
         let names: Vec<String> = self.cols.iter().map(|c| c.name.clone()).collect();
         Box::new(JsonParser {
+            families: !self.configured,
             kind: self.kind,
             cols: self.cols.clone(),
             paths: self.paths.clone(),
@@ -367,12 +453,30 @@ impl TextFormat for JsonFormat {
     }
 }
 
+/// The zone offset an nginx JSON line writes its time in (`+09:00`).
+fn nginx_offset(obj: &serde_json::Map<String, J>) -> Option<String> {
+    let t = ["time_iso8601", "@timestamp", "time_local"]
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(J::as_str))?;
+    let tail = t
+        .rsplit_once(' ')
+        .map_or_else(|| t.get(t.len().saturating_sub(6)..).unwrap_or(""), |(_, o)| o);
+    let secs = edgelog_parse::time::parse_offset(tail)?;
+    Some(format!(
+        "{}{:02}:{:02}",
+        if secs < 0 { '-' } else { '+' },
+        secs.abs() / 3600,
+        secs.abs() % 3600 / 60
+    ))
+}
+
 /// A key as an SQL-friendly column name (`@timestamp` stays, quoted in SQL).
 fn sql_name(key: &str) -> String {
     key.to_string()
 }
 
 struct JsonParser {
+    families: bool,
     kind: Kind,
     cols: Vec<NativeCol>,
     paths: Vec<Vec<String>>,
@@ -402,7 +506,8 @@ impl RowParser for JsonParser {
             }
         }
         for k in obj.keys() {
-            if !self.paths.iter().any(|p| p[0] == *k) {
+            let known = self.paths.iter().any(|p| p[0] == *k) || (self.families && family_key(self.kind, k));
+            if !known {
                 unknown(k);
             }
         }
@@ -497,6 +602,10 @@ fn ndjson_extra<'a>(names: &[String], vals: &[Val<'a>], c: &mut Canon<'a>) {
             .find_map(|k| names.iter().position(|n| n == k))
             .map(|i| &vals[i])
     };
+    if c.time.is_none() {
+        // The first column whose values are times.
+        c.time = vals.iter().find_map(Val::time);
+    }
     if c.client_ip.is_none() {
         c.client_ip = find(&["ip", "remote_ip", "clientip", "client"]).and_then(Val::cow);
     }

@@ -38,7 +38,7 @@ pub trait Dialect: Debug + Send + Sync {
     /// One line saying what writes it.
     fn description(&self) -> String;
     /// The zone its times are shown in unless `--tz` says otherwise.
-    fn default_tz(&self) -> &'static str;
+    fn default_tz(&self) -> String;
     /// How its objects are named, for listing and time pruning.
     fn template(&self) -> KeyTemplate;
     /// Every column, with times in `tz`.

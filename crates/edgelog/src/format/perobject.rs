@@ -27,8 +27,8 @@ impl Dialect for PerObject {
         "each object in the format its first lines show; canonical columns and _format only".into()
     }
 
-    fn default_tz(&self) -> &'static str {
-        "UTC"
+    fn default_tz(&self) -> String {
+        "UTC".into()
     }
 
     fn template(&self) -> KeyTemplate {

@@ -140,8 +140,8 @@ impl Dialect for Sakura {
         Arc::new(Sakura)
     }
 
-    fn default_tz(&self) -> &'static str {
-        "+09:00"
+    fn default_tz(&self) -> String {
+        "+09:00".into()
     }
 
     fn template(&self) -> KeyTemplate {

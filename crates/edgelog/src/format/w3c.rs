@@ -513,7 +513,14 @@ impl RowParser for W3cParser {
             canon.url(&uri);
         }
         if let Some(stem) = decoded(pick(&idx.stem)) {
-            canon.path = Some(stem);
+            // Real-time logs may carry the query in the stem too.
+            match stem.split_once('?') {
+                Some((p, q)) => {
+                    canon.query = (!q.is_empty()).then(|| Cow::Owned(q.to_string()));
+                    canon.path = Some(Cow::Owned(p.to_string()));
+                }
+                None => canon.path = Some(stem),
+            }
         }
         if let Some(q) = pick(&idx.query)
             .and_then(|i| raw[i])

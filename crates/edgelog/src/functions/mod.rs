@@ -146,7 +146,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
         "useragent",
         "ua_device",
         "ua_device(user_agent) -> text",
-        "pc, smartphone, mobilephone, appliance or crawler (woothee)",
+        "pc, smartphone, mobilephone, appliance, crawler or misc (woothee)",
         "ua_device('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) ...') = 'smartphone'",
     ),
     f(

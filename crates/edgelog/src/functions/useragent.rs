@@ -1,6 +1,6 @@
 //! User-agent functions, backed by the woothee parser and its rule data:
 //! `ua_family` (Chrome, Safari, Googlebot, ...), `ua_os` (Windows 10, iOS,
-//! ...), `ua_device` (pc, smartphone, mobilephone, appliance, crawler) and
+//! ...), `ua_device` (pc, smartphone, mobilephone, appliance, crawler, misc) and
 //! `ua_is_bot`: woothee's crawler category, or one of the self-declared
 //! markers of HTTP libraries and monitors (curl/, python-requests, ...)
 //! that woothee does not class as crawlers. Parses are cached per distinct
