@@ -141,3 +141,92 @@ proptest! {
         prop_assert_eq!(parse_f64(&s).map(f64::to_bits), std.map(f64::to_bits));
     }
 }
+
+mod text_dialects {
+    use proptest::prelude::*;
+
+    use crate::pattern::{Matched, Pattern};
+    use crate::text::{parse_clf_time, parse_epoch_auto, percent_decode, quoted_tokens, tokens, unescape};
+
+    const COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+
+    /// What an nginx-style writer puts in a quoted field: `"` and `\` escaped.
+    fn escape(s: &str) -> String {
+        s.replace('\\', "\\\\").replace('"', "\\\"")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn text_helpers_never_panic(line in "\\PC{0,200}") {
+            let mut v = Vec::new();
+            let _ = tokens(&line, &mut v);
+            v.clear();
+            let _ = quoted_tokens(&line, &mut v);
+            let _ = unescape(&line);
+            let _ = percent_decode(&line);
+            let _ = parse_clf_time(&line);
+            let _ = parse_epoch_auto(&line);
+            let p = Pattern::nginx(COMBINED).unwrap();
+            let mut m = Vec::new();
+            let _ = p.matches(&line, &mut m);
+            let _ = Pattern::nginx(&line);
+            let _ = Pattern::apache(&line);
+        }
+
+        #[test]
+        fn noisy_log_lines_never_panic(line in "[ \"\\[\\]\\\\a-z0-9:/.%+-]{0,120}") {
+            let p = Pattern::apache(r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#).unwrap();
+            let mut m: Vec<Matched<'_>> = Vec::new();
+            let _ = p.matches(&line, &mut m);
+            let mut v = Vec::new();
+            let _ = tokens(&line, &mut v);
+        }
+
+        /// A combined line written from any values (quotes and backslashes
+        /// escaped as nginx does) matches back to exactly those values.
+        #[test]
+        fn combined_lines_round_trip(
+            ip in "[0-9a-f:.]{1,39}",
+            user in "[a-z-]{1,8}",
+            request in "\\PC{0,60}",
+            status in 100u16..600,
+            bytes in 0u64..10_000_000,
+            referer in "\\PC{0,40}",
+            agent in "\\PC{0,60}",
+        ) {
+            let line = format!(
+                r#"{ip} - {user} [27/Nov/2024:13:00:01 +0900] "{}" {status} {bytes} "{}" "{}""#,
+                escape(&request), escape(&referer), escape(&agent)
+            );
+            let p = Pattern::nginx(COMBINED).unwrap();
+            let mut m = Vec::new();
+            p.matches(&line, &mut m).unwrap();
+            let got: Vec<String> = m.iter().map(|f| if f.quoted { unescape(f.text).into_owned() } else { f.text.to_string() }).collect();
+            prop_assert_eq!(got, vec![
+                ip, user, "27/Nov/2024:13:00:01 +0900".to_string(), request, status.to_string(), bytes.to_string(), referer, agent,
+            ]);
+        }
+
+        /// CLF times agree with ISO 8601 times of the same instant.
+        #[test]
+        fn clf_time_equals_iso_time(secs in 0i64..4_102_444_800, off_min in -(14 * 60i32)..(14 * 60)) {
+            let off_min = off_min - off_min % 15;
+            let local = chrono_like(secs + i64::from(off_min) * 60);
+            let sign = if off_min < 0 { '-' } else { '+' };
+            let (oh, om) = (off_min.abs() / 60, off_min.abs() % 60);
+            const MON: [&str; 12] = ["Jan","Feb","Mar","Apr","May","Jun","Jul","Aug","Sep","Oct","Nov","Dec"];
+            let clf = format!("{:02}/{}/{:04}:{:02}:{:02}:{:02} {sign}{oh:02}{om:02}", local.2, MON[local.1 as usize - 1], local.0, local.3, local.4, local.5);
+            prop_assert_eq!(parse_clf_time(&clf), Some(secs * 1000));
+        }
+    }
+
+    /// (year, month, day, hour, minute, second) of epoch seconds.
+    fn chrono_like(secs: i64) -> (i64, u32, u32, i64, i64, i64) {
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = crate::time::civil_from_days(days);
+        (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+    }
+}

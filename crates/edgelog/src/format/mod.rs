@@ -21,6 +21,9 @@ pub mod stats;
 pub mod table;
 pub mod w3c;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::fmt::Debug;
 use std::sync::Arc;
 

@@ -164,7 +164,8 @@ impl LineDecoder for PerObjectDecoder {
         let projected = Arc::new(self.schema.project(&self.projection)?);
         let inner = match &mut self.inner {
             Some(i) => i.finish_batch(file)?,
-            None => RecordBatch::new_empty(Arc::new(Schema::empty())),
+            // No dialect read this object: no rows.
+            None => return Ok(RecordBatch::new_empty(projected)),
         };
         let len = inner.num_rows();
         let mut arrays: Vec<ArrayRef> = Vec::new();
