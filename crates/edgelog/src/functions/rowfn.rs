@@ -3,6 +3,7 @@
 //! of this shape; those that need more (structs, integers) implement
 //! `ScalarUDFImpl` themselves.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanBuilder, StringArray, StringBuilder};
@@ -96,6 +97,26 @@ impl ScalarUDFImpl for RowFn {
         let fail = |e: String| DataFusionError::Execution(format!("{}: {e}", self.name));
         let mut row: Vec<Option<&str>> = Vec::with_capacity(texts.len());
         let array: ArrayRef = match self.body {
+            // One argument: each distinct value is computed once per batch
+            // (user agents and paths repeat a lot).
+            Body::Text(f) if texts.len() == 1 => {
+                let mut memo: HashMap<&str, Option<String>> = HashMap::new();
+                let mut b = StringBuilder::new();
+                let t = &texts[0];
+                for i in 0..rows {
+                    if t.is_null(i) {
+                        b.append_option(f(&[None]).map_err(fail)?);
+                        continue;
+                    }
+                    let v = t.value(i);
+                    let out = match memo.get(v) {
+                        Some(out) => out,
+                        None => memo.entry(v).or_insert(f(&[Some(v)]).map_err(fail)?),
+                    };
+                    b.append_option(out.as_deref());
+                }
+                Arc::new(b.finish())
+            }
             Body::Text(f) => {
                 let mut b = StringBuilder::new();
                 for i in 0..rows {

@@ -143,7 +143,11 @@ impl ScalarUDFImpl for UaIsBot {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = arrays(&args.args, args.number_rows)?;
         let uas = strings(&arrays, 0, "ua_is_bot")?;
-        let out: BooleanArray = uas.iter().map(|ua| ua.map(is_bot)).collect();
+        let mut memo: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+        let out: BooleanArray = uas
+            .iter()
+            .map(|ua| ua.map(|u| *memo.entry(u).or_insert_with(|| is_bot(u))))
+            .collect();
         output(&args.args, Arc::new(out) as ArrayRef)
     }
 }
