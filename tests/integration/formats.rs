@@ -416,3 +416,38 @@ fn detection_queries_and_key_pruning_work_over_s3() {
     let run = cmd(&["report", "overview", "-q", "-o", "json", "--from", "s3://cdn/AWSLogs/"]);
     assert!(run.ok().contains("\"requests\""), "{}", run.stdout);
 }
+
+#[test]
+fn every_corpus_dialect_is_detected_and_read_the_same_over_s3() {
+    let root = tempfile::tempdir().unwrap();
+    let s3 = server::S3Server::start(root.path().to_path_buf(), KEY, SECRET, 0);
+    let bucket = root.path().join("corpus");
+    for (i, (rel, ..)) in CORPUS.iter().enumerate() {
+        let dir = bucket.join(format!("c{i:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = Path::new(rel).file_name().unwrap();
+        std::fs::copy(corpus(rel), dir.join(name)).unwrap();
+    }
+    let cmd = |args: &[&str]| {
+        Cmd::new(args)
+            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("AWS_ENDPOINT_URL", s3.endpoint())
+            .env("AWS_REGION", "us-east-2")
+            .run()
+    };
+    let sql =
+        "SELECT count(*), count(time), count(status), sum(bytes), count(DISTINCT client_ip), count(path) FROM logs";
+    for (i, (rel, format, ..)) in CORPUS.iter().enumerate() {
+        let url = format!("s3://corpus/c{i:02}/");
+        let run = cmd(&["detect", &url]);
+        assert!(
+            run.ok().contains(&format!("format: {format} (")),
+            "{rel}: {}",
+            run.stdout
+        );
+        let local = edgelog(["query", "-q", "-o", "csv", "--from", corpus(rel).to_str().unwrap(), sql]);
+        let remote = cmd(&["query", "-q", "-o", "csv", "--from", &url, sql]);
+        assert_eq!(remote.ok(), local.ok(), "{rel}");
+    }
+}
