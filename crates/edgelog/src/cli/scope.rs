@@ -17,7 +17,7 @@ pub struct ScopeArgs {
     #[arg(long = "from", value_name = "LOCATION")]
     pub from: Vec<String>,
     /// The log format: auto (detected from the first lines), auto-per-object, a name from `edgelog formats`, nginx:'LOG_FORMAT', apache:'LOGFORMAT', regex:'(?P<status>...)' or @FILE.
-    #[arg(long, default_value = "auto", value_name = "FORMAT")]
+    #[arg(long, env = "EDGELOG_FORMAT", default_value = "auto", value_name = "FORMAT")]
     pub format: String,
     /// Only rows at or after this time (ISO 8601; without a zone, in the format's zone).
     #[arg(long, value_name = "TIME")]
