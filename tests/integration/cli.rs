@@ -316,6 +316,80 @@ fn formats_lists_the_dialect_and_its_typed_columns() {
     ] {
         assert!(out.contains(col), "{col} in {out}");
     }
+    for name in [
+        "combined",
+        "combined_xff",
+        "combined_request_time",
+        "combined_usec",
+        "vhost_combined",
+        "common",
+        "nginx-json",
+        "cloudfront",
+        "cloudfront-realtime",
+        "alb",
+        "elb",
+        "s3-access",
+        "cloudflare",
+        "fastly",
+        "gcp-lb",
+        "akamai",
+        "akamai-json",
+        "w3c",
+        "ndjson",
+    ] {
+        assert!(out.contains(&format!("\n{name}\t")), "{name} in {out}");
+    }
+    let alb = edgelog(["formats", "alb"]);
+    assert!(alb.ok().contains("elb_status_code  UInt16"), "{}", alb.stdout);
+    assert!(
+        alb.ok().contains("AWSLogs/{account}/elasticloadbalancing/"),
+        "{}",
+        alb.stdout
+    );
+}
+
+#[test]
+fn functions_lists_every_function_with_an_example() {
+    let out = edgelog(["functions"]).ok().to_string();
+    for name in [
+        "url_path",
+        "url_query_param",
+        "url_decode",
+        "url_host",
+        "url_extension",
+        "ip_in_cidr",
+        "ip_prefix",
+        "ip_version",
+        "is_private_ip",
+        "ua_family",
+        "ua_os",
+        "ua_device",
+        "ua_is_bot",
+        "status_class",
+        "is_error",
+        "parse_request",
+    ] {
+        assert!(out.contains(&format!("  {name}(")), "{name} in {out}");
+    }
+    assert_eq!(out.matches("e.g. ").count(), 16, "{out}");
+    let ip = edgelog(["functions", "ip"]).ok().to_string();
+    assert!(ip.starts_with("ip:\n") && !ip.contains("url_path"), "{ip}");
+    let run = edgelog(["functions", "nosuch"]);
+    assert!(run.error().contains("no function or family \"nosuch\""));
+}
+
+#[test]
+fn detect_errors_are_one_line_with_exit_2() {
+    let run = edgelog(["detect", "/nonexistent/edgelog/logs/"]);
+    assert!(run.error().contains("/nonexistent/edgelog/logs/"), "{}", run.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "hello\nworld\n").unwrap();
+    let run = edgelog(["query", "--from", dir.path().to_str().unwrap(), "SELECT 1"]);
+    let err = run.error();
+    assert!(
+        err.contains("cannot tell the format of") && err.contains("notes.txt") && err.contains("--format"),
+        "{err}"
+    );
 }
 
 #[test]

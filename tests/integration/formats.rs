@@ -449,5 +449,22 @@ fn every_corpus_dialect_is_detected_and_read_the_same_over_s3() {
         let local = edgelog(["query", "-q", "-o", "csv", "--from", corpus(rel).to_str().unwrap(), sql]);
         let remote = cmd(&["query", "-q", "-o", "csv", "--from", &url, sql]);
         assert_eq!(remote.ok(), local.ok(), "{rel}");
+        let report = cmd(&["report", "overview", "status", "-q", "-o", "json", "--from", &url]);
+        let json: serde_json::Value = serde_json::from_str(report.ok()).unwrap();
+        let rows: u64 = local
+            .ok()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            json["panels"]["overview"]["tables"]["figures"]["rows"][0][0].as_u64(),
+            Some(rows),
+            "{rel}"
+        );
     }
 }

@@ -357,7 +357,6 @@ impl TextFormat for PatternFormat {
             pattern: self.pattern.clone(),
             cols: self.cols.clone(),
             canon: NginxCanon::new(self.pattern.names()),
-            matched: Vec::new(),
         })
     }
 }
@@ -366,7 +365,6 @@ struct PatternParser {
     pattern: Pattern,
     cols: Vec<NativeCol>,
     canon: NginxCanon,
-    matched: Vec<Matched<'static>>,
 }
 
 impl RowParser for PatternParser {
@@ -379,7 +377,6 @@ impl RowParser for PatternParser {
     ) -> Result<bool, ParseError> {
         let mut matched: Vec<Matched<'a>> = Vec::with_capacity(self.cols.len());
         self.pattern.matches(line, &mut matched)?;
-        self.matched.clear();
         for ((m, col), slot) in matched.iter().zip(&self.cols).zip(vals.iter_mut()) {
             let text = if m.quoted {
                 unescape(m.text)

@@ -6,7 +6,7 @@
 //! how to choose. Objects of different dialects under one location are an
 //! error naming them, unless `--format auto-per-object`.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
@@ -23,7 +23,7 @@ pub const SAMPLE_LINES: usize = 64;
 /// Objects sampled per location.
 pub const SAMPLE_OBJECTS: usize = 8;
 /// Bytes fetched from the start of each sampled object.
-const SAMPLE_BYTES: u64 = 1 << 20;
+const SAMPLE_BYTES: u64 = 128 << 10;
 
 /// The first lines of one object.
 #[derive(Debug, Clone)]
@@ -58,6 +58,8 @@ pub struct Verdict {
     pub candidates: Vec<Candidate>,
     /// Non-blank lines in the sample.
     pub lines: usize,
+    /// Of those, `#` directives (W3C headers), which are not rows.
+    pub directives: usize,
 }
 
 impl Verdict {
@@ -65,6 +67,9 @@ impl Verdict {
     pub fn evidence(&self) -> String {
         let best = &self.candidates[0];
         let mut s = format!("{} of {} sample lines read as rows", best.rows, self.lines);
+        if self.directives > 0 {
+            s.push_str(&format!(" ({} # directives)", self.directives));
+        }
         if best.errors > 0 {
             s.push_str(&format!(", {} malformed", best.errors));
             if let Some((line, why)) = &best.first_error {
@@ -86,16 +91,21 @@ impl Verdict {
 /// Ranks at or below this are fallbacks that read any keys (ndjson).
 const FALLBACK_RANK: u32 = 10;
 
-/// Keys of JSON sample lines the dialect does not know, as a share of all
-/// keys seen: a JSON dialect that knows few of a line's keys is not it,
-/// even when the keys it knows parse.
-fn foreign_share(d: &Arc<dyn Dialect>, lines: &[String]) -> f64 {
+/// The top-level keys of the JSON objects among `lines`.
+fn json_keys(lines: &[String]) -> std::collections::BTreeSet<String> {
     let mut seen = std::collections::BTreeSet::new();
-    for l in lines {
+    for l in lines.iter().filter(|l| l.trim_start().starts_with('{')) {
         if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(l) {
             seen.extend(m.keys().cloned());
         }
     }
+    seen
+}
+
+/// Keys of JSON sample lines (`seen`) the dialect does not know, as a share
+/// of all: a JSON dialect that knows few of a line's keys is not it, even
+/// when the keys it knows parse.
+fn foreign_share(d: &Arc<dyn Dialect>, lines: &[String], seen: &std::collections::BTreeSet<String>) -> f64 {
     if seen.is_empty() {
         return 0.0;
     }
@@ -105,18 +115,24 @@ fn foreign_share(d: &Arc<dyn Dialect>, lines: &[String]) -> f64 {
     let mut unknown = std::collections::BTreeSet::new();
     for (i, line) in lines.iter().enumerate() {
         let _ = decoder.push_line(line, i as u64 + 1, &mut |k| {
-            unknown.insert(k.to_string());
+            if !unknown.contains(k) {
+                unknown.insert(k.to_string());
+            }
         });
     }
-    unknown.intersection(&seen).count() as f64 / seen.len() as f64
+    unknown.intersection(seen).count() as f64 / seen.len() as f64
 }
 
-/// How `dialect` reads `lines`: rows and errors.
-pub fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String]) -> (Arc<dyn Dialect>, Candidate) {
+/// How `dialect` reads `lines` (whose JSON keys are `seen`): rows and errors.
+fn try_dialect(
+    d: &Arc<dyn Dialect>,
+    lines: &[String],
+    seen: &std::collections::BTreeSet<String>,
+) -> (Arc<dyn Dialect>, Candidate) {
     let foreign = if d.rank() <= FALLBACK_RANK {
         0.0
     } else {
-        foreign_share(d, lines)
+        foreign_share(d, lines, seen)
     };
     let d = d.configure(lines);
     let schema = d.schema("UTC");
@@ -143,9 +159,10 @@ pub fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String]) -> (Arc<dyn Dialect>,
 
 /// Chooses the dialect of `lines` (the sample of `object`) among `pool`.
 pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Result<Verdict> {
+    let seen = json_keys(lines);
     let mut tried: Vec<(Arc<dyn Dialect>, Candidate)> = pool
         .iter()
-        .map(|d| try_dialect(d, lines))
+        .map(|d| try_dialect(d, lines, &seen))
         .filter(|(_, c)| c.rows > 0 && c.rows >= c.errors)
         .collect();
     // A dialect that reads nearly as many lines as the best (80%) competes
@@ -182,6 +199,7 @@ pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Resul
         dialect: best,
         candidates: tried.into_iter().map(|(_, c)| c).collect(),
         lines: lines.len(),
+        directives: lines.iter().filter(|l| l.starts_with('#')).count(),
     })
 }
 
@@ -218,36 +236,40 @@ pub async fn sample(sources: &[Source], range: &TimeRange) -> Result<Vec<Sample>
     Ok(out)
 }
 
-/// The first non-blank lines of the start of an object (decompressed); the
-/// last line is dropped when the bytes were cut.
+/// The first non-blank lines of the start of an object (decompressed as
+/// far as they need); the last line is dropped when the bytes were cut.
 pub fn first_lines(head: &[u8], cut_short: bool) -> Vec<String> {
-    let mut text = Vec::new();
-    let complete = match Compression::detect(head) {
-        Compression::Gzip => flate2::read::MultiGzDecoder::new(head)
-            .take(4 << 20)
-            .read_to_end(&mut text)
-            .is_ok(),
+    let reader: Box<dyn Read + '_> = match Compression::detect(head) {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(head)),
         Compression::Zstd => match zstd::stream::read::Decoder::new(head) {
-            Ok(d) => d.take(4 << 20).read_to_end(&mut text).is_ok(),
-            Err(_) => false,
+            Ok(d) => Box::new(d),
+            Err(_) => return Vec::new(),
         },
-        Compression::Plain => {
-            text.extend_from_slice(head);
-            true
-        }
+        Compression::Plain => Box::new(head),
     };
-    let text = String::from_utf8_lossy(&text);
-    let mut lines: Vec<&str> = text.split('\n').collect();
-    if (cut_short || !complete) && lines.len() > 1 {
-        lines.pop();
+    let mut reader = std::io::BufReader::new(reader.take(4 << 20));
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    while out.len() < SAMPLE_LINES {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            // A cut compressed stream ends the sample; its last line may be partial.
+            Err(_) => break,
+        }
+        // Without a newline this is the object's last line, unless the
+        // bytes were cut (then it may be partial).
+        if !buf.ends_with(b"\n") && cut_short {
+            break;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if !line.trim().is_empty() {
+            out.push(line.to_string());
+        }
     }
-    lines
-        .into_iter()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.trim().is_empty())
-        .take(SAMPLE_LINES)
-        .map(str::to_string)
-        .collect()
+    out
 }
 
 /// Per-object verdicts of a location.

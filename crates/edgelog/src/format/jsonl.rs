@@ -420,7 +420,8 @@ impl TextFormat for JsonFormat {
                 Kind::Nginx => nginx_type(&k),
                 _ => Ty::Str,
             };
-            let name = sql_name(&k);
+            // Keys keep their spelling (quote them in SQL: "EdgeStartTimestamp").
+            let name = k.clone();
             if cols.iter().any(|c| c.name == name) {
                 continue;
             }
@@ -468,11 +469,6 @@ fn nginx_offset(obj: &serde_json::Map<String, J>) -> Option<String> {
         secs.abs() / 3600,
         secs.abs() % 3600 / 60
     ))
-}
-
-/// A key as an SQL-friendly column name (`@timestamp` stays, quoted in SQL).
-fn sql_name(key: &str) -> String {
-    key.to_string()
 }
 
 struct JsonParser {

@@ -526,7 +526,11 @@ impl RowParser for W3cParser {
             .and_then(|i| raw[i])
             .filter(|t| !super::generic::is_blank(t.text))
         {
-            canon.query = Some(Cow::Owned(t_text(t_quoted(&q))));
+            canon.query = Some(if q.quoted {
+                unescape(q.text)
+            } else {
+                Cow::Borrowed(q.text)
+            });
         }
         canon.protocol = pick(&idx.protocol).and_then(|i| vals[i].cow());
         canon.status = pick(&idx.status)
@@ -546,18 +550,6 @@ impl RowParser for W3cParser {
         };
         Ok(true)
     }
-}
-
-fn t_quoted<'a>(t: &Token<'a>) -> Cow<'a, str> {
-    if t.quoted {
-        unescape(t.text)
-    } else {
-        Cow::Borrowed(t.text)
-    }
-}
-
-fn t_text(c: Cow<'_, str>) -> String {
-    c.into_owned()
 }
 
 #[cfg(test)]

@@ -213,3 +213,35 @@ fn output(args: &[ColumnarValue], array: ArrayRef) -> Result<ColumnarValue> {
         Ok(ColumnarValue::Array(array))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `FUNCTIONS` (what `edgelog functions` shows) and `register_all` (what
+    /// SQL can call) name the same functions.
+    #[test]
+    fn the_documented_functions_are_the_registered_ones() {
+        let before: std::collections::BTreeSet<String> = SessionContext::new()
+            .state()
+            .scalar_functions()
+            .keys()
+            .cloned()
+            .collect();
+        let ctx = SessionContext::new();
+        register_all(&ctx);
+        let ours: std::collections::BTreeSet<String> = ctx
+            .state()
+            .scalar_functions()
+            .keys()
+            .filter(|k| !before.contains(*k))
+            .cloned()
+            .collect();
+        let documented: std::collections::BTreeSet<String> = FUNCTIONS.iter().map(|f| f.name.to_string()).collect();
+        assert_eq!(ours, documented);
+        for f in FUNCTIONS {
+            assert!(f.signature.starts_with(&format!("{}(", f.name)), "{}", f.signature);
+            assert!(f.example.starts_with(f.name), "{}", f.example);
+        }
+    }
+}
