@@ -76,6 +76,16 @@ const ELB: &[Spec] = &[
     ("user_agent", Ty::Str, "User-Agent"),
     ("ssl_cipher", Ty::Str, "TLS cipher"),
     ("ssl_protocol", Ty::Dict, "TLS protocol"),
+    (
+        "target_group_arn",
+        Ty::Str,
+        "target group, when the file carries ALB's extra fields",
+    ),
+    (
+        "trace_id",
+        Ty::Str,
+        "X-Amzn-Trace-Id, when the file carries ALB's extra fields",
+    ),
 ];
 
 const S3: &[Spec] = &[
@@ -150,6 +160,23 @@ pub const AKAMAI: &[Spec] = &[
     ("cacheRefreshSrc", Ty::Str, "where the cache was refreshed from"),
 ];
 
+/// The column that keeps fields beyond the known ones, so none is lost.
+pub const EXTRA: &str = "extra_fields";
+
+/// Tokens as written again (quotes restored), space separated.
+pub fn rejoin(toks: &[Token<'_>]) -> String {
+    toks.iter()
+        .map(|t| {
+            if t.quoted {
+                format!("\"{}\"", t.text)
+            } else {
+                t.text.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A positional dialect.
 #[derive(Debug)]
 pub struct FieldsFormat {
@@ -160,10 +187,13 @@ pub struct FieldsFormat {
 impl FieldsFormat {
     /// The dialect of this kind.
     pub fn new(kind: Kind) -> Self {
-        FieldsFormat {
-            kind,
-            cols: specs(kind).iter().map(|(n, t, d)| NativeCol::new(*n, *t, *d)).collect(),
-        }
+        let mut cols: Vec<NativeCol> = specs(kind).iter().map(|(n, t, d)| NativeCol::new(*n, *t, *d)).collect();
+        cols.push(NativeCol::new(
+            EXTRA,
+            Ty::Str,
+            "fields beyond the known ones (newer writers append fields), as written",
+        ));
+        FieldsFormat { kind, cols }
     }
 }
 
@@ -291,10 +321,12 @@ impl RowParser for FieldsParser {
                 self.name_of()
             )));
         }
-        if toks.len() > self.cols.len() {
-            unknown("fields beyond the known ones");
+        let known = self.cols.len() - 1;
+        if toks.len() > known {
+            unknown("fields beyond the known ones (kept in extra_fields)");
+            vals[known] = Val::Str(Cow::Owned(rejoin(&toks[known..])));
         }
-        for ((tok, col), slot) in toks.iter().zip(&self.cols).zip(vals.iter_mut()) {
+        for ((tok, col), slot) in toks.iter().zip(&self.cols[..known]).zip(vals.iter_mut()) {
             *slot = Val::parse(col.ty, text_of(tok), &col.name)?;
         }
         match self.kind {

@@ -210,6 +210,11 @@ impl W3cFormat {
                 field_doc(&f, flavor),
             ));
         }
+        cols.push(NativeCol::new(
+            super::fields::EXTRA,
+            Ty::Str,
+            "values beyond the current #Fields, as written",
+        ));
         W3cFormat { flavor, cols }
     }
 }
@@ -467,7 +472,9 @@ impl RowParser for W3cParser {
             )));
         }
         if toks[current.len()..].iter().any(|t| !t.text.is_empty()) {
-            unknown("values beyond #Fields");
+            unknown("values beyond #Fields (kept in extra_fields)");
+            let extra = self.cols.len() - 1;
+            vals[extra] = Val::Str(Cow::Owned(super::fields::rejoin(&toks[current.len()..])));
         }
         let mut raw: Vec<Option<Token<'a>>> = vec![None; self.cols.len()];
         for ((field, col), tok) in current.iter().zip(&toks) {
