@@ -139,20 +139,21 @@ impl Pattern {
                         Some(l) if *quoted => {
                             let mut j = p;
                             loop {
-                                match b.get(j) {
+                                // Jump to the next quote or backslash.
+                                match b.get(j..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
                                     None => {
                                         return Err(ParseError::Shape(format!(
                                             "unclosed quote for {} at byte {p} (cut line?)",
                                             self.name_of(k)
                                         )));
                                     }
-                                    Some(b'\\') => j += 2,
-                                    Some(b'"') if line[j..].starts_with(l) => break j,
-                                    Some(_) => j += 1,
+                                    Some(i) if b[j + i] == b'\\' => j += i + 2,
+                                    Some(i) if line[j + i..].starts_with(l) => break j + i,
+                                    Some(i) => j += i + 1,
                                 }
                             }
                         }
-                        Some(l) => match line[p..].find(l) {
+                        Some(l) => match find_literal(&line[p..], l) {
                             Some(i) => p + i,
                             None => {
                                 return Err(ParseError::Shape(format!(
@@ -185,6 +186,21 @@ impl Pattern {
             Piece::Lit(_) => "literal",
         }
     }
+}
+
+/// Where `lit` first occurs in `text`: memchr for its first byte, then a
+/// comparison (literals are short; a substring searcher costs more to set up).
+fn find_literal(text: &str, lit: &str) -> Option<usize> {
+    let (&first, _) = lit.as_bytes().split_first()?;
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(first, &b[from..]) {
+        if b[from + i..].starts_with(lit.as_bytes()) {
+            return Some(from + i);
+        }
+        from += i + 1;
+    }
+    None
 }
 
 /// The nginx variable an Apache directive logs the same value as.
