@@ -495,7 +495,8 @@ impl Dialect for TextDialect {
     }
 }
 
-enum Builder {
+/// One column's Arrow builder (shared with the Sakura decoder).
+pub(super) enum Builder {
     Str(StringBuilder),
     Dict(StringDictionaryBuilder<Int32Type>),
     U16(UInt16Builder),
@@ -509,7 +510,13 @@ enum Builder {
 
 impl Builder {
     fn new(src: Src, ty: Ty, tz: Option<Arc<str>>) -> Self {
-        if matches!(src, Src::File) {
+        Self::of_type(ty, tz, matches!(src, Src::File))
+    }
+
+    /// A builder for a column of `ty` (times in `tz`); `_file` is built at
+    /// the end of each batch instead.
+    pub(super) fn of_type(ty: Ty, tz: Option<Arc<str>>, file: bool) -> Self {
+        if file {
             return Builder::File;
         }
         match ty {
@@ -556,7 +563,7 @@ impl Builder {
         }
     }
 
-    fn finish(&mut self, len: usize, file: &str) -> ArrayRef {
+    pub(super) fn finish(&mut self, len: usize, file: &str) -> ArrayRef {
         match self {
             Builder::Str(b) => Arc::new(b.finish()),
             Builder::Dict(b) => Arc::new(b.finish()),
@@ -631,11 +638,21 @@ impl LineDecoder for TextDecoder {
 
     fn finish_batch(&mut self, file: &str) -> datafusion::error::Result<RecordBatch> {
         let len = std::mem::take(&mut self.len);
-        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.finish(len, file)).collect();
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &RecordBatchOptions::new().with_row_count(Some(len)),
-        )?)
+        finish_batch(&mut self.builders, &self.schema, len, file)
     }
+}
+
+/// The `len` rows appended to `builders` as a batch of `schema`.
+pub(super) fn finish_batch(
+    builders: &mut [Builder],
+    schema: &SchemaRef,
+    len: usize,
+    file: &str,
+) -> datafusion::error::Result<RecordBatch> {
+    let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish(len, file)).collect();
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        arrays,
+        &RecordBatchOptions::new().with_row_count(Some(len)),
+    )?)
 }

@@ -3,16 +3,14 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Float64Builder, RecordBatch, RecordBatchOptions, StringArray, StringBuilder, StringDictionaryBuilder,
-    TimestampMillisecondBuilder, UInt16Builder, UInt64Builder,
-};
-use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit};
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use edgelog_parse::ParseError;
 use edgelog_parse::request::split_request;
 use edgelog_parse::sakura::{SAKURA_OFFSET_SECS, SakuraField as F, SakuraLine, Scratch, key_hour};
 use edgelog_parse::time::HOUR_MS;
 
+use super::generic::{Builder, Ty, finish_batch};
 use super::{Dialect, LineDecoder};
 use crate::config::TimeRange;
 use crate::source::KeyTemplate;
@@ -119,6 +117,18 @@ fn data_type(col: Col, tz: &str) -> DataType {
     }
 }
 
+/// The column type of `col`, as the shared builders name it.
+fn ty(col: Col) -> Ty {
+    match data_type(col, "UTC") {
+        DataType::Timestamp(..) => Ty::Time,
+        DataType::UInt16 => Ty::U16,
+        DataType::UInt64 => Ty::U64,
+        DataType::Float64 => Ty::F64,
+        DataType::Dictionary(..) => Ty::Dict,
+        _ => Ty::Str,
+    }
+}
+
 fn period_of(key: &str) -> Option<i64> {
     key_hour(key)
 }
@@ -173,7 +183,10 @@ impl Dialect for Sakura {
             _ => None,
         };
         let cols: Vec<Col> = projection.iter().map(|&i| COLUMNS[i].1).collect();
-        let builders = cols.iter().map(|&c| Builder::new(c, tz.clone())).collect();
+        let builders = cols
+            .iter()
+            .map(|&c| Builder::of_type(ty(c), tz.clone(), c == Col::File))
+            .collect();
         let projected = Arc::new(schema.project(projection).unwrap_or_else(|_| Schema::empty()));
         Box::new(SakuraDecoder {
             need_request: cols
@@ -186,44 +199,6 @@ impl Dialect for Sakura {
             scratch: Scratch::default(),
             len: 0,
         })
-    }
-}
-
-enum Builder {
-    Str(StringBuilder),
-    U16(UInt16Builder),
-    U64(UInt64Builder),
-    F64(Float64Builder),
-    Time(TimestampMillisecondBuilder),
-    Dict(StringDictionaryBuilder<Int32Type>),
-    /// `_file`: one value per batch, built at the end.
-    File,
-}
-
-impl Builder {
-    fn new(col: Col, tz: Option<Arc<str>>) -> Self {
-        match data_type(col, "UTC") {
-            // `finish` keeps the builder's zone, so one builder serves every batch.
-            DataType::Timestamp(..) => Builder::Time(TimestampMillisecondBuilder::new().with_timezone_opt(tz)),
-            DataType::UInt16 => Builder::U16(UInt16Builder::new()),
-            DataType::UInt64 => Builder::U64(UInt64Builder::new()),
-            DataType::Float64 => Builder::F64(Float64Builder::new()),
-            DataType::Dictionary(..) => Builder::Dict(StringDictionaryBuilder::new()),
-            _ if col == Col::File => Builder::File,
-            _ => Builder::Str(StringBuilder::new()),
-        }
-    }
-
-    fn finish(&mut self, len: usize, file: &str) -> ArrayRef {
-        match self {
-            Builder::Str(b) => Arc::new(b.finish()),
-            Builder::U16(b) => Arc::new(b.finish()),
-            Builder::U64(b) => Arc::new(b.finish()),
-            Builder::F64(b) => Arc::new(b.finish()),
-            Builder::Time(b) => Arc::new(b.finish()),
-            Builder::Dict(b) => Arc::new(b.finish()),
-            Builder::File => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(file, len))),
-        }
     }
 }
 
@@ -265,7 +240,7 @@ impl LineDecoder for SakuraDecoder {
                 (Builder::F64(b), Col::Native(F::Msec)) => b.append_option(rec.msec),
                 (Builder::F64(b), _) => b.append_null(),
                 (Builder::Dict(b), _) => b.append_option(rec.get(F::XCache)),
-                (Builder::File, _) => {}
+                (Builder::File | Builder::I64(_) | Builder::Bool(_), _) => {}
                 (Builder::Str(b), col) => b.append_option(match col {
                     Col::Native(f) => rec.get(*f),
                     Col::Host => rec.get(F::HttpHost),
@@ -288,11 +263,6 @@ impl LineDecoder for SakuraDecoder {
 
     fn finish_batch(&mut self, file: &str) -> datafusion::error::Result<RecordBatch> {
         let len = std::mem::take(&mut self.len);
-        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.finish(len, file)).collect();
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &RecordBatchOptions::new().with_row_count(Some(len)),
-        )?)
+        finish_batch(&mut self.builders, &self.schema, len, file)
     }
 }
