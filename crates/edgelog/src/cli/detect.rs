@@ -1,6 +1,7 @@
 //! `edgelog detect LOCATION...`: the format of each sampled object, with
 //! its evidence, and the verdict `query` and `report` would reach.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -42,13 +43,17 @@ pub async fn run(args: DetectArgs) -> Result<ExitCode> {
         .iter()
         .map(|l| open_location(l, &storage))
         .collect::<Result<Vec<_>, _>>()?;
-    for (sample, verdict) in detect_objects(&sources, &TimeRange::ALL).await? {
+    let verdicts = detect_objects(&sources, &TimeRange::ALL).await?;
+    let mut out = crate::output::PipeAware(std::io::stdout().lock());
+    for (sample, verdict) in verdicts {
         match verdict {
-            Ok(v) => println!("{}\t{}\t{}", sample.object, v.dialect.name(), v.evidence()),
-            Err(e) => println!("{}\t?\t{e}", sample.object),
+            Ok(v) => writeln!(out, "{}\t{}\t{}", sample.object, v.dialect.name(), v.evidence())?,
+            Err(e) => writeln!(out, "{}\t?\t{e}", sample.object)?,
         }
     }
+    out.flush()?;
+    // The verdict for the location as a whole, or why there is none.
     let (d, how) = resolve("auto", &sources, &TimeRange::ALL).await?;
-    println!("format: {} ({how})", d.name());
+    writeln!(out, "format: {} ({how})", d.name())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `edgelog formats`: the dialects and their columns.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -19,14 +20,18 @@ pub fn run(args: FormatsArgs) -> Result<ExitCode> {
         None => dialects(),
         Some(n) => vec![dialect(n).map_err(anyhow::Error::msg)?],
     };
+    // Written, not printed: `edgelog formats | head` ends quietly.
+    let mut out = crate::output::PipeAware(std::io::stdout().lock());
     for d in list {
         let tz = d.default_tz();
-        println!("{}\t{}", d.name(), d.description());
-        println!("  objects: {}", d.template().describe);
-        println!("  times shown in: {tz} (override with --tz)");
+        writeln!(out, "{}\t{}", d.name(), d.description())?;
+        writeln!(out, "  objects: {}", d.template().describe)?;
+        writeln!(out, "  times shown in: {tz} (override with --tz)")?;
         let schema = d.schema(&tz);
-        for (field, (name, doc)) in schema.fields().iter().zip(d.column_docs()) {
-            println!("  {name:<16} {:<28} {doc}", field.data_type().to_string());
+        let docs = d.column_docs();
+        let width = docs.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(16);
+        for (field, (name, doc)) in schema.fields().iter().zip(docs) {
+            writeln!(out, "  {name:<width$} {:<28} {doc}", field.data_type().to_string())?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! `edgelog functions`: the SQL functions edgelog adds, with signatures and
 //! examples.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -26,13 +27,14 @@ pub fn run(args: FunctionsArgs) -> Result<ExitCode> {
             args.name.unwrap_or_default()
         );
     }
+    let mut out = crate::output::PipeAware(std::io::stdout().lock());
     let mut family = "";
     for f in chosen {
         if f.family != family {
             family = f.family;
-            println!("{family}:");
+            writeln!(out, "{family}:")?;
         }
-        println!("  {}\n      {}\n      e.g. {}", f.signature, f.doc, f.example);
+        writeln!(out, "  {}\n      {}\n      e.g. {}", f.signature, f.doc, f.example)?;
     }
     Ok(ExitCode::SUCCESS)
 }
