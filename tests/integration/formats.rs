@@ -468,3 +468,44 @@ fn every_corpus_dialect_is_detected_and_read_the_same_over_s3() {
         );
     }
 }
+
+#[test]
+fn cloudfront_realtime_records_without_a_header_follow_the_declared_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("kinesis.txt");
+    // A distribution set up to log five fields, not a prefix of the order.
+    std::fs::write(
+        &f,
+        "1607374321.541\t127.0.0.1\t200\t/i\tMozilla/5.0%20(X11)\n1607374322.002\t2001:db8::1\t503\t/j\t-\n",
+    )
+    .unwrap();
+    let p = f.to_str().unwrap();
+    let spec = "cloudfront-realtime:timestamp,c-ip,sc-status,cs-uri-stem,cs-user-agent";
+    let run = edgelog([
+        "query",
+        "-o",
+        "csv",
+        "--format",
+        spec,
+        "--from",
+        p,
+        "SELECT time, client_ip, status, path, user_agent FROM logs ORDER BY _line",
+    ]);
+    assert_eq!(
+        run.ok(),
+        "time,client_ip,status,path,user_agent\n2020-12-07T20:52:01.541Z,127.0.0.1,200,/i,Mozilla/5.0 (X11)\n2020-12-07T20:52:02.002Z,2001:db8::1,503,/j,\n"
+    );
+    let run = edgelog([
+        "query",
+        "--format",
+        "cloudfront-realtime:timestamp,nope",
+        "--from",
+        p,
+        "SELECT 1",
+    ]);
+    assert!(
+        run.error().contains("unknown CloudFront real-time field \"nope\""),
+        "{}",
+        run.stderr
+    );
+}

@@ -110,7 +110,7 @@ pub fn dialects() -> Vec<Arc<dyn Dialect>> {
 }
 
 /// What `--format` names: a dialect, `nginx:LOG_FORMAT`, `apache:LOGFORMAT`,
-/// `regex:REGEX`, or `@FILE` holding one of those (or an nginx.conf
+/// `regex:REGEX`, `cloudfront-realtime:FIELD,FIELD,...`, or `@FILE` holding one of those (or an nginx.conf
 /// `log_format` directive). `auto` and `auto-per-object` are handled by
 /// [`detect`]. The error says what is wrong with the spec.
 pub fn dialect(spec: &str) -> Result<Arc<dyn Dialect>, String> {
@@ -130,6 +130,9 @@ pub fn dialect(spec: &str) -> Result<Arc<dyn Dialect>, String> {
     }
     if let Some(re) = spec.strip_prefix("regex:") {
         return user(clf::RegexFormat::new(re));
+    }
+    if let Some(list) = spec.strip_prefix("cloudfront-realtime:") {
+        return user(w3c::W3cFormat::realtime_with(list));
     }
     dialects().into_iter().find(|d| d.name() == spec).ok_or_else(|| {
         let known: Vec<_> = dialects().iter().map(|d| d.name()).collect();

@@ -183,12 +183,37 @@ fn field_doc(field: &str, flavor: Flavor) -> String {
 pub struct W3cFormat {
     flavor: Flavor,
     cols: Vec<NativeCol>,
+    /// Real-time logs: the fields the distribution was set up to log, in
+    /// order, for records without a `#Fields` header.
+    declared: Option<Vec<String>>,
 }
 
 impl W3cFormat {
     /// The flavor with its known fields.
     pub fn new(flavor: Flavor) -> Self {
         Self::with_fields(flavor, &[])
+    }
+
+    /// CloudFront real-time logs with the declared field list
+    /// (`--format cloudfront-realtime:timestamp,c-ip,sc-status,...`).
+    pub fn realtime_with(list: &str) -> Result<Self, String> {
+        let fields: Vec<String> = list
+            .split([',', ' ', '\t'])
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(bad) = fields.iter().find(|f| !RT_FIELDS.contains(&f.as_str())) {
+            return Err(format!(
+                "unknown CloudFront real-time field {bad:?}; fields are {}",
+                RT_FIELDS.join(",")
+            ));
+        }
+        if !fields.iter().any(|f| f == "timestamp") {
+            return Err("the CloudFront real-time field list needs timestamp".into());
+        }
+        let mut f = Self::with_fields(Flavor::Realtime, &[]);
+        f.declared = Some(fields);
+        Ok(f)
     }
 
     fn with_fields(flavor: Flavor, extra: &[String]) -> Self {
@@ -215,7 +240,11 @@ impl W3cFormat {
             Ty::Str,
             "values beyond the current #Fields, as written",
         ));
-        W3cFormat { flavor, cols }
+        W3cFormat {
+            flavor,
+            cols,
+            declared: None,
+        }
     }
 }
 
@@ -279,17 +308,20 @@ impl TextFormat for W3cFormat {
                 }
             }
         }
-        Some(Arc::new(W3cFormat::with_fields(self.flavor, &extra)))
+        let mut f = W3cFormat::with_fields(self.flavor, &extra);
+        f.declared = self.declared.clone();
+        Some(Arc::new(f))
     }
 
     fn parser(&self) -> Box<dyn RowParser> {
         let names: Vec<String> = self.cols.iter().map(|c| c.name.clone()).collect();
         let find =
             |cands: &[&str]| -> Vec<usize> { cands.iter().filter_map(|c| names.iter().position(|n| n == c)).collect() };
-        let default_fields = match self.flavor {
-            Flavor::W3c => None,
-            Flavor::CloudFront => Some(CF_FIELDS),
-            Flavor::Realtime => Some(RT_FIELDS),
+        let default_fields: Option<Vec<String>> = match (self.flavor, &self.declared) {
+            (Flavor::W3c, _) => None,
+            (_, Some(declared)) => Some(declared.clone()),
+            (Flavor::CloudFront, None) => Some(CF_FIELDS.iter().map(|s| s.to_string()).collect()),
+            (Flavor::Realtime, None) => Some(RT_FIELDS.iter().map(|s| s.to_string()).collect()),
         };
         Box::new(W3cParser {
             flavor: self.flavor,
@@ -365,7 +397,8 @@ struct W3cParser {
     cols: Vec<NativeCol>,
     /// Column of each field of the current `#Fields` (None: not in the schema).
     current: Option<Vec<(String, Option<usize>)>>,
-    default_fields: Option<&'static [&'static str]>,
+    /// Fields of records before any `#Fields` (a prefix of these is taken).
+    default_fields: Option<Vec<String>>,
     /// `#Date:` of the current block, for entries that log only a time.
     date: Option<String>,
     /// `#GMT-Offset:` of the current block.
@@ -457,10 +490,10 @@ impl RowParser for W3cParser {
             _ => toks.extend(line.split('\t').map(|text| Token { text, quoted: false })),
         }
         if self.current.is_none() {
-            let Some(defaults) = self.default_fields else {
+            let Some(defaults) = &self.default_fields else {
                 return Err(ParseError::Shape("an entry before any #Fields directive".into()));
             };
-            let fields: Vec<String> = defaults.iter().take(toks.len()).map(|s| s.to_string()).collect();
+            let fields: Vec<String> = defaults.iter().take(toks.len()).cloned().collect();
             self.set_fields(&fields)?;
         }
         let current = self.current.as_ref().map_or(&[][..], |c| &c[..]);
