@@ -326,6 +326,16 @@ fn reports_run_on_every_dialect() {
 const KEY: &str = "AKIAEDGELOGTEST0002";
 const SECRET: &str = "edgelog-formats-secret";
 
+/// `edgelog ARGS` against the test's S3 server.
+fn s3_run(s3: &server::S3Server, args: &[&str]) -> crate::harness::Run {
+    Cmd::new(args)
+        .env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_ENDPOINT_URL", s3.endpoint())
+        .env("AWS_REGION", "us-east-2")
+        .run()
+}
+
 #[test]
 fn detection_queries_and_key_pruning_work_over_s3() {
     let root = tempfile::tempdir().unwrap();
@@ -353,14 +363,7 @@ fn detection_queries_and_key_pruning_work_over_s3() {
         ),
     )
     .unwrap();
-    let cmd = |args: &[&str]| {
-        Cmd::new(args)
-            .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .env("AWS_ENDPOINT_URL", s3.endpoint())
-            .env("AWS_REGION", "us-east-2")
-            .run()
-    };
+    let cmd = |args: &[&str]| s3_run(&s3, args);
     let run = cmd(&["detect", "s3://cdn/cf/"]);
     assert!(run.ok().contains("format: cloudfront ("), "{}", run.stdout);
     let run = cmd(&["detect", "s3://cdn/AWSLogs/"]);
@@ -428,14 +431,7 @@ fn every_corpus_dialect_is_detected_and_read_the_same_over_s3() {
         let name = Path::new(rel).file_name().unwrap();
         std::fs::copy(corpus(rel), dir.join(name)).unwrap();
     }
-    let cmd = |args: &[&str]| {
-        Cmd::new(args)
-            .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .env("AWS_ENDPOINT_URL", s3.endpoint())
-            .env("AWS_REGION", "us-east-2")
-            .run()
-    };
+    let cmd = |args: &[&str]| s3_run(&s3, args);
     let sql =
         "SELECT count(*), count(time), count(status), sum(bytes), count(DISTINCT client_ip), count(path) FROM logs";
     for (i, (rel, format, ..)) in CORPUS.iter().enumerate() {
