@@ -257,6 +257,24 @@ fn different_formats_in_one_location_are_an_error_unless_read_per_object() {
         "SELECT _format, count(*) n, count(time) t, count(status) s FROM logs GROUP BY _format ORDER BY _format",
     ]);
     assert_eq!(run.ok(), "_format,n,t,s\ncombined,3,3,3\nw3c,210,210,210\n");
+    // A short object is decided when it ends; its unknown fields are still reported.
+    std::fs::write(
+        dir.path().join("c.log"),
+        r#"{"time":"2024-11-27T13:00:00+09:00","remote_addr":"192.0.2.1","request":"GET / HTTP/1.1","status":"200","surprise":"x"}"#,
+    )
+    .unwrap();
+    let run = edgelog([
+        "query",
+        "--format",
+        "auto-per-object",
+        "-o",
+        "csv",
+        "--from",
+        d,
+        "SELECT _format, count(*) n FROM logs GROUP BY _format ORDER BY _format",
+    ]);
+    assert_eq!(run.ok(), "_format,n\ncombined,3\nsakura,1\nw3c,210\n");
+    assert!(run.stderr.contains("surprise"), "{}", run.stderr);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::config::{StorageOptions, TimeRange};
-use crate::format::detect::{detect_objects, resolve};
+use crate::format::detect::{decide, detect_objects};
 use crate::source::open_location;
 
 /// Flags of `edgelog detect`.
@@ -45,7 +45,7 @@ pub async fn run(args: DetectArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>, _>>()?;
     let verdicts = detect_objects(&sources, &TimeRange::ALL).await?;
     let mut out = crate::output::PipeAware(std::io::stdout().lock());
-    for (sample, verdict) in verdicts {
+    for (sample, verdict) in &verdicts {
         match verdict {
             Ok(v) => writeln!(out, "{}\t{}\t{}", sample.object, v.dialect.name(), v.evidence())?,
             Err(e) => writeln!(out, "{}\t?\t{e}", sample.object)?,
@@ -53,7 +53,7 @@ pub async fn run(args: DetectArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     // The verdict for the location as a whole, or why there is none.
-    let (d, how) = resolve("auto", &sources, &TimeRange::ALL).await?;
+    let (d, how) = decide(verdicts)?;
     writeln!(out, "format: {} ({how})", d.name())?;
     Ok(ExitCode::SUCCESS)
 }

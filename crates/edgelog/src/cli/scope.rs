@@ -7,7 +7,6 @@ use edgelog_parse::time::parse_offset;
 
 use crate::config::{ScanOptions, StorageOptions, TimeRange, parse_duration_ms, parse_time_arg};
 use crate::format::detect::resolve;
-use crate::format::dialect;
 use crate::source::open_location;
 
 /// What to read: shared by every command that scans logs.
@@ -89,9 +88,6 @@ impl ScopeArgs {
     pub async fn into_scope(self, now_ms: i64) -> Result<Scope> {
         if self.from.is_empty() {
             bail!("no location: give --from PATH, s3://BUCKET/PREFIX or https://...");
-        }
-        if !matches!(self.format.as_str(), "auto" | "auto-per-object") {
-            dialect(&self.format).map_err(anyhow::Error::msg)?;
         }
         let storage = StorageOptions {
             endpoint: self.endpoint.clone(),

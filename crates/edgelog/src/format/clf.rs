@@ -329,6 +329,9 @@ impl TextFormat for PatternFormat {
     fn default_tz(&self) -> String {
         self.tz.clone().unwrap_or_else(|| "UTC".into())
     }
+    fn needs_sample(&self) -> bool {
+        true
+    }
     fn configure(&self, sample: &[String]) -> Option<Arc<dyn TextFormat>> {
         let at = self.pattern.names().iter().position(|n| n == "time_local")?;
         let mut matched = Vec::new();

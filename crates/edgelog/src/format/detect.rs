@@ -6,6 +6,7 @@
 //! how to choose. Objects of different dialects under one location are an
 //! error naming them, unless `--format auto-per-object`.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, Read};
 use std::sync::Arc;
 
@@ -88,12 +89,9 @@ impl Verdict {
     }
 }
 
-/// Ranks at or below this are fallbacks that read any keys (ndjson).
-const FALLBACK_RANK: u32 = 10;
-
 /// The top-level keys of the JSON objects among `lines`.
-fn json_keys(lines: &[String]) -> std::collections::BTreeSet<String> {
-    let mut seen = std::collections::BTreeSet::new();
+fn json_keys(lines: &[String]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
     for l in lines.iter().filter(|l| l.trim_start().starts_with('{')) {
         if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(l) {
             seen.extend(m.keys().cloned());
@@ -102,38 +100,21 @@ fn json_keys(lines: &[String]) -> std::collections::BTreeSet<String> {
     seen
 }
 
-/// Keys of JSON sample lines (`seen`) the dialect does not know, as a share
-/// of all: a JSON dialect that knows few of a line's keys is not it, even
-/// when the keys it knows parse.
-fn foreign_share(d: &Arc<dyn Dialect>, lines: &[String], seen: &std::collections::BTreeSet<String>) -> f64 {
+/// The share of the sample's JSON keys (`seen`) a keyed JSON dialect does
+/// not know: a dialect that knows few of a line's keys is not it, even when
+/// the keys it knows parse.
+fn foreign_share(d: &Arc<dyn Dialect>, seen: &BTreeSet<String>) -> f64 {
+    let foreign = seen.iter().filter(|k| d.knows_key(k) == Some(false)).count();
     if seen.is_empty() {
-        return 0.0;
+        0.0
+    } else {
+        foreign as f64 / seen.len() as f64
     }
-    let schema = d.schema("UTC");
-    let all: Vec<usize> = (0..schema.fields().len()).collect();
-    let mut decoder = d.decoder(&schema, &all, TimeRange::ALL);
-    let mut unknown = std::collections::BTreeSet::new();
-    for (i, line) in lines.iter().enumerate() {
-        let _ = decoder.push_line(line, i as u64 + 1, &mut |k| {
-            if !unknown.contains(k) {
-                unknown.insert(k.to_string());
-            }
-        });
-    }
-    unknown.intersection(seen).count() as f64 / seen.len() as f64
 }
 
 /// How `dialect` reads `lines` (whose JSON keys are `seen`): rows and errors.
-fn try_dialect(
-    d: &Arc<dyn Dialect>,
-    lines: &[String],
-    seen: &std::collections::BTreeSet<String>,
-) -> (Arc<dyn Dialect>, Candidate) {
-    let foreign = if d.rank() <= FALLBACK_RANK {
-        0.0
-    } else {
-        foreign_share(d, lines, seen)
-    };
+fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String], seen: &BTreeSet<String>) -> (Arc<dyn Dialect>, Candidate) {
+    let foreign = foreign_share(d, seen);
     let d = d.configure(lines);
     let schema = d.schema("UTC");
     let all: Vec<usize> = (0..schema.fields().len()).collect();
@@ -157,8 +138,19 @@ fn try_dialect(
     (d, c)
 }
 
+/// Why a sample has no verdict.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NoVerdict {
+    /// No dialect reads it (a README among logs).
+    #[error("{0}")]
+    Unreadable(String),
+    /// Two dialects read it equally well: for the user to settle.
+    #[error("{0}")]
+    Ambiguous(String),
+}
+
 /// Chooses the dialect of `lines` (the sample of `object`) among `pool`.
-pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Result<Verdict> {
+pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Result<Verdict, NoVerdict> {
     let seen = json_keys(lines);
     let mut tried: Vec<(Arc<dyn Dialect>, Candidate)> = pool
         .iter()
@@ -173,10 +165,10 @@ pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Resul
     tried.sort_by_key(|(_, c)| std::cmp::Reverse((c.rank, c.rows)));
     let Some((best, top)) = tried.first().cloned() else {
         let first = lines.first().map(|l| cut(l)).unwrap_or_default();
-        bail!(
+        return Err(NoVerdict::Unreadable(format!(
             "cannot tell the format of {object}: no known format reads its first lines (line 1: {first:?}); \
              give --format (see `edgelog formats`), nginx:'LOG_FORMAT', apache:'LOGFORMAT' or regex:'...'"
-        );
+        )));
     };
     let tied: Vec<&'static str> = tried
         .iter()
@@ -184,7 +176,7 @@ pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Resul
         .map(|(_, c)| c.name)
         .collect();
     if tied.len() > 1 {
-        bail!(
+        return Err(NoVerdict::Ambiguous(format!(
             "the format of {object} is ambiguous: {} each read {} of {} sample lines; choose one with {}",
             tied.join(" and "),
             top.rows,
@@ -193,7 +185,7 @@ pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Resul
                 .map(|n| format!("--format {n}"))
                 .collect::<Vec<_>>()
                 .join(" or ")
-        );
+        )));
     }
     Ok(Verdict {
         dialect: best,
@@ -273,7 +265,10 @@ pub fn first_lines(head: &[u8], cut_short: bool) -> Vec<String> {
 }
 
 /// Per-object verdicts of a location.
-pub async fn detect_objects(sources: &[Source], range: &TimeRange) -> Result<Vec<(Sample, Result<Verdict>)>> {
+pub async fn detect_objects(
+    sources: &[Source],
+    range: &TimeRange,
+) -> Result<Vec<(Sample, Result<Verdict, NoVerdict>)>> {
     let samples = sample(sources, range).await?;
     let pool = dialects();
     Ok(samples
@@ -297,7 +292,7 @@ pub async fn resolve(spec: &str, sources: &[Source], range: &TimeRange) -> Resul
     }
     if spec != "auto" {
         let d = dialect(spec).map_err(anyhow::Error::msg)?;
-        if d.name() == "sakura" {
+        if !d.needs_sample() {
             return Ok((d, "--format".into()));
         }
         let lines: Vec<String> = sample(sources, range)
@@ -307,7 +302,11 @@ pub async fn resolve(spec: &str, sources: &[Source], range: &TimeRange) -> Resul
             .collect();
         return Ok((d.configure(&lines), "--format".into()));
     }
-    let verdicts = detect_objects(sources, range).await?;
+    decide(detect_objects(sources, range).await?)
+}
+
+/// The dialect of a location from its objects' verdicts, with the evidence.
+pub fn decide(verdicts: Vec<(Sample, Result<Verdict, NoVerdict>)>) -> Result<(Arc<dyn Dialect>, String)> {
     let mut chosen: Vec<(String, &'static str)> = Vec::new();
     let mut unreadable = Vec::new();
     for (s, v) in &verdicts {
@@ -315,8 +314,8 @@ pub async fn resolve(spec: &str, sources: &[Source], range: &TimeRange) -> Resul
             Ok(v) => chosen.push((s.object.clone(), v.dialect.name())),
             // An ambiguity is for the user to settle; an object no format
             // reads (a README among logs) does not decide anything.
-            Err(e) if e.to_string().contains("ambiguous") => bail!("{e}"),
-            Err(e) => unreadable.push(e.to_string()),
+            Err(e @ NoVerdict::Ambiguous(_)) => bail!("{e}"),
+            Err(e @ NoVerdict::Unreadable(_)) => unreadable.push(e.to_string()),
         }
     }
     if chosen.is_empty()

@@ -27,7 +27,7 @@ fn feed(d: &dyn Dialect, lines: &[String]) {
     for (i, l) in lines.iter().enumerate() {
         let _ = decoder.push_line(l, i as u64 + 1, &mut |_| {});
     }
-    decoder.flush();
+    decoder.flush(&mut |_| {});
     let _ = decoder.take_errors();
     let batch = decoder.finish_batch("f").unwrap();
     assert_eq!(batch.num_columns(), schema.fields().len());

@@ -393,6 +393,14 @@ pub trait TextFormat: Debug + Send + Sync {
     fn configure(&self, _sample: &[String]) -> Option<Arc<dyn TextFormat>> {
         None
     }
+    /// Whether `configure` uses the sample.
+    fn needs_sample(&self) -> bool {
+        false
+    }
+    /// See [`Dialect::knows_key`].
+    fn knows_key(&self, _key: &str) -> Option<bool> {
+        None
+    }
 }
 
 /// A [`TextFormat`] as a table dialect.
@@ -463,6 +471,14 @@ impl Dialect for TextDialect {
 
     fn rank(&self) -> u32 {
         self.0.rank()
+    }
+
+    fn needs_sample(&self) -> bool {
+        self.0.needs_sample()
+    }
+
+    fn knows_key(&self, key: &str) -> Option<bool> {
+        self.0.knows_key(key)
     }
 
     fn configure(&self, sample: &[String]) -> Arc<dyn Dialect> {

@@ -179,9 +179,6 @@ struct JCol {
 pub struct JsonFormat {
     /// Zone of the sample's first nginx time, shown by default.
     tz: Option<String>,
-    /// Set up from a sample: keys of the dialect's families that the sample
-    /// did not have are reported like any unknown key.
-    configured: bool,
     kind: Kind,
     cols: Vec<NativeCol>,
     paths: Vec<Vec<String>>,
@@ -216,7 +213,6 @@ impl JsonFormat {
         };
         JsonFormat {
             tz: None,
-            configured: false,
             kind,
             cols: jcols.iter().map(|c| c.col.clone()).collect(),
             paths: jcols.into_iter().map(|c| c.path).collect(),
@@ -252,8 +248,8 @@ fn required(kind: Kind) -> &'static [&'static [&'static str]] {
     }
 }
 
-/// Keys a dialect knows beyond its typed columns (they become text columns
-/// when the sample has them): Cloudflare's field families, the rest of a
+/// Keys a dialect knows beyond its typed columns (detection counts them as
+/// the dialect's; they become text columns when the sample has them): Cloudflare's field families, the rest of a
 /// Cloud Logging LogEntry, the rest of the DataStream 2 field set.
 fn family_key(kind: Kind, key: &str) -> bool {
     const CLOUDFLARE: &[&str] = &[
@@ -393,6 +389,17 @@ impl TextFormat for JsonFormat {
         }
     }
 
+    fn needs_sample(&self) -> bool {
+        true
+    }
+
+    fn knows_key(&self, key: &str) -> Option<bool> {
+        match self.kind {
+            Kind::Ndjson => None,
+            kind => Some(self.paths.iter().any(|p| p[0] == key) || family_key(kind, key)),
+        }
+    }
+
     fn configure(&self, sample: &[String]) -> Option<Arc<dyn TextFormat>> {
         let objects: Vec<serde_json::Map<String, J>> = sample
             .iter()
@@ -434,7 +441,6 @@ impl TextFormat for JsonFormat {
         };
         Some(Arc::new(JsonFormat {
             tz,
-            configured: true,
             kind: self.kind,
             cols,
             paths,
@@ -444,7 +450,6 @@ impl TextFormat for JsonFormat {
     fn parser(&self) -> Box<dyn RowParser> {
         let names: Vec<String> = self.cols.iter().map(|c| c.name.clone()).collect();
         Box::new(JsonParser {
-            families: !self.configured,
             kind: self.kind,
             cols: self.cols.clone(),
             paths: self.paths.clone(),
@@ -472,7 +477,6 @@ fn nginx_offset(obj: &serde_json::Map<String, J>) -> Option<String> {
 }
 
 struct JsonParser {
-    families: bool,
     kind: Kind,
     cols: Vec<NativeCol>,
     paths: Vec<Vec<String>>,
@@ -502,8 +506,7 @@ impl RowParser for JsonParser {
             }
         }
         for k in obj.keys() {
-            let known = self.paths.iter().any(|p| p[0] == *k) || (self.families && family_key(self.kind, k));
-            if !known {
+            if !self.paths.iter().any(|p| p[0] == *k) {
                 unknown(k);
             }
         }

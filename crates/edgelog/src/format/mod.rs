@@ -54,6 +54,17 @@ pub trait Dialect: Debug + Send + Sync {
     /// This dialect set up from sample lines (fields a header declares,
     /// types inferred from values); most dialects need nothing.
     fn configure(&self, sample: &[String]) -> Arc<dyn Dialect>;
+    /// Whether [`Dialect::configure`] uses the sample (an explicit
+    /// `--format` then still reads the first lines).
+    fn needs_sample(&self) -> bool {
+        false
+    }
+    /// For dialects of keyed JSON lines: whether a top-level key is one of
+    /// theirs, so detection can rule out a dialect that knows few of a
+    /// sample's keys. `None` for other dialects and for those that take any key.
+    fn knows_key(&self, _key: &str) -> Option<bool> {
+        None
+    }
     /// A decoder that appends the `projection` columns of `schema` for rows
     /// whose time lies in `rows`.
     fn decoder(&self, schema: &SchemaRef, projection: &[usize], rows: TimeRange) -> Box<dyn LineDecoder>;
@@ -65,8 +76,9 @@ pub trait LineDecoder: Send {
     /// decoder's range. Unknown field names go to `unknown`. On error nothing
     /// is appended.
     fn push_line(&mut self, line: &str, line_no: u64, unknown: &mut dyn FnMut(&str)) -> Result<(), ParseError>;
-    /// The object has ended: decide on lines still held back.
-    fn flush(&mut self) {}
+    /// The object has ended: decide on lines still held back (unknown field
+    /// names go to `unknown`, as in [`LineDecoder::push_line`]).
+    fn flush(&mut self, _unknown: &mut dyn FnMut(&str)) {}
     /// Errors of lines held back and parsed later (line number, why).
     fn take_errors(&mut self) -> Vec<(u64, ParseError)> {
         Vec::new()

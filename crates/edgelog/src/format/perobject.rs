@@ -146,9 +146,9 @@ impl LineDecoder for PerObjectDecoder {
         Ok(())
     }
 
-    fn flush(&mut self) {
+    fn flush(&mut self, unknown: &mut dyn FnMut(&str)) {
         if self.inner.is_none() && self.failed.is_none() && !self.pending.is_empty() {
-            self.decide(&mut |_| {});
+            self.decide(unknown);
         }
     }
 

@@ -150,6 +150,10 @@ impl Dialect for Sakura {
         Arc::new(Sakura)
     }
 
+    fn knows_key(&self, key: &str) -> Option<bool> {
+        Some(F::from_key(key).is_some())
+    }
+
     fn default_tz(&self) -> String {
         "+09:00".into()
     }

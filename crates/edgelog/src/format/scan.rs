@@ -247,7 +247,12 @@ impl LineScanner<'_> {
 
     fn finish(mut self) -> Result<ObjectReport> {
         let before = self.decoder.len();
-        self.decoder.flush();
+        let unknown = &mut self.report.unknown_fields;
+        self.decoder.flush(&mut |k| {
+            if !unknown.contains(k) {
+                unknown.insert(k.to_string());
+            }
+        });
         for (line_no, why) in self.decoder.take_errors() {
             self.malformed(line_no, why)?;
         }

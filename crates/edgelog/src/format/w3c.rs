@@ -299,6 +299,9 @@ impl TextFormat for W3cFormat {
         }
     }
 
+    fn needs_sample(&self) -> bool {
+        true
+    }
     fn configure(&self, sample: &[String]) -> Option<Arc<dyn TextFormat>> {
         let mut extra: Vec<String> = Vec::new();
         for line in sample {
