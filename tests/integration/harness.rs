@@ -89,6 +89,13 @@ impl Cmd {
         self
     }
 
+    /// The command line and its temporary HOME (keep it while the process
+    /// runs), for tests that drive the process themselves.
+    pub fn into_parts(self) -> (Command, tempfile::TempDir) {
+        let home = self._home.expect("a Cmd has its HOME until it runs");
+        (self.cmd, home)
+    }
+
     /// Runs to the end (at most five minutes: a hang is a failure).
     pub fn run(mut self) -> Run {
         self.cmd

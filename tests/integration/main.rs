@@ -8,7 +8,9 @@ mod harness;
 
 mod cli;
 mod corpus;
+mod faults;
 mod formats;
+mod hardening;
 mod html;
 mod peers;
 mod pruning;

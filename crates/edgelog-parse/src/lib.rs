@@ -2,7 +2,8 @@
 //!
 //! This crate owns everything that turns one log line (or one object key) into
 //! values: the flat JSON-line scanner, the Sakura web-accelerator dialect,
-//! request-line splitting and timestamp parsing. It must not know about Arrow,
+//! request-line splitting, timestamp parsing and whole-buffer gzip inflate
+//! (the one FFI call, to libdeflate). It must not know about Arrow,
 //! DataFusion or I/O: every function here is a pure function of its input, so
 //! that it can be unit-tested and fuzzed in seconds.
 //!
@@ -10,6 +11,7 @@
 //! has any, into a scratch buffer the caller owns.
 
 mod error;
+pub mod inflate;
 pub mod json;
 pub mod pattern;
 pub mod request;

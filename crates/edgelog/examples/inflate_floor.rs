@@ -30,7 +30,7 @@ fn main() {
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
-                let mut inflater = edgelog::format::inflate::Inflater::new().unwrap();
+                let mut inflater = edgelog_parse::inflate::Inflater::new().unwrap();
                 let mut out = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);

@@ -93,6 +93,25 @@ impl OutputFormat {
     }
 }
 
+/// How hard a read from storage tries before it gives up (see
+/// `source/reader.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoPolicy {
+    /// Retries after the first attempt, for transient faults.
+    pub retries: u32,
+    /// Longest wait for an answer, or for the next piece of a body.
+    pub io_timeout: std::time::Duration,
+}
+
+impl Default for IoPolicy {
+    fn default() -> Self {
+        IoPolicy {
+            retries: 3,
+            io_timeout: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
 /// Where object-storage settings come from when flags give them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StorageOptions {
@@ -104,6 +123,8 @@ pub struct StorageOptions {
     pub profile: Option<String>,
     /// `--allow-http`: permit plain-HTTP endpoints.
     pub allow_http: bool,
+    /// `--retries`, `--io-timeout`.
+    pub io: IoPolicy,
 }
 
 /// How the scan treats the data it reads.
@@ -119,6 +140,9 @@ pub struct ScanOptions {
     pub prune_margin_ms: i64,
     /// A malformed line is an error rather than a count.
     pub strict: bool,
+    /// An object that cannot be read is listed in the summary and skipped
+    /// rather than an error.
+    pub skip_unreadable: bool,
     /// The zone times are shown in (`+09:00`, `UTC`); `None` is the dialect's own.
     pub tz: Option<String>,
 }
@@ -131,6 +155,7 @@ impl Default for ScanOptions {
             range: TimeRange::ALL,
             prune_margin_ms: 3_600_000,
             strict: false,
+            skip_unreadable: false,
             tz: None,
         }
     }

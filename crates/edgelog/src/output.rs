@@ -2,12 +2,15 @@
 //! markdown, parquet. Streaming formats write batch by batch; the table and
 //! markdown renderers need every row to size their columns.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
@@ -41,11 +44,125 @@ fn note_broken_pipe(e: &io::Error) {
     }
 }
 
+/// Whether `e` (or anything it wraps) is a write to a reader that went away.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    broken_pipe()
+        || e.chain().any(|c| {
+            c.downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        })
+}
+
+/// A file written under a temporary name beside its final one and renamed
+/// into place by [`AtomicFile::commit`]: a failed, interrupted or crashed run
+/// never leaves a half-written file under the name the user gave. Dropped
+/// without a commit (an error, Ctrl-C), the temporary file is removed.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file beside `path` (same folder, so the rename
+    /// stays on one file system).
+    pub fn create(path: &Path) -> Result<Self> {
+        let name = path
+            .file_name()
+            .with_context(|| format!("cannot write {}: not a file name", path.display()))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".edgelog-{}.tmp", std::process::id()));
+        let tmp = path.with_file_name(tmp_name);
+        let file = File::create(&tmp).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(BufWriter::with_capacity(256 * 1024, file)),
+        })
+    }
+
+    /// Writes `bytes` to `path` atomically.
+    pub fn write_all_to(path: &Path, bytes: &[u8]) -> Result<()> {
+        let mut f = AtomicFile::create(path)?;
+        f.write_all(bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        f.commit()
+    }
+
+    /// Flushes the data to disk and gives the file its final name.
+    pub fn commit(mut self) -> Result<()> {
+        let what = || format!("cannot write {}", self.path.display());
+        if let Some(w) = self.file.take() {
+            let file = w.into_inner().map_err(|e| e.into_error()).with_context(what)?;
+            file.sync_all().with_context(what)?;
+        }
+        std::fs::rename(&self.tmp, &self.path).with_context(what)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(io::Error::other("file already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Text made safe for a terminal or a Markdown cell: control characters
+/// (escape sequences from a log line, line breaks inside a value) are shown
+/// as `?`, so a value cannot break the table or drive the terminal.
+fn printable(batch: &RecordBatch) -> Result<RecordBatch> {
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        let texty = match col.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+            DataType::Dictionary(_, v) => {
+                matches!(v.as_ref(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+            }
+            _ => false,
+        };
+        if !texty {
+            columns.push(col.clone());
+            fields.push(field.clone());
+            continue;
+        }
+        let text = arrow::compute::cast(col, &DataType::Utf8)?;
+        let text = text.as_string::<i32>();
+        let cleaned: StringArray = text
+            .iter()
+            .map(|v| v.map(|v| crate::report::render::clean(v)))
+            .collect();
+        columns.push(Arc::new(cleaned) as ArrayRef);
+        fields.push(Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8)));
+    }
+    let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+    Ok(RecordBatch::try_new_with_options(
+        schema,
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )?)
+}
+
 /// Writes every batch of `stream` to `out` in `format`; returns the row count.
 pub async fn write_stream(
     mut stream: SendableRecordBatchStream,
     format: OutputFormat,
-    out: Box<dyn Write + Send>,
+    out: &mut (dyn Write + Send),
 ) -> Result<u64> {
     let schema = stream.schema();
     let mut rows = 0u64;
@@ -78,7 +195,7 @@ pub async fn write_stream(
                 w.write(&batch).context("cannot write JSON")?;
             }
             w.finish().context("cannot write JSON")?;
-            let mut out = w.into_inner();
+            let out = w.into_inner();
             out.write_all(b"\n")?;
             out.flush()?;
         }
@@ -111,14 +228,17 @@ pub async fn write_stream(
             while let Some(batch) = stream.next().await {
                 let batch = batch?;
                 rows += batch.num_rows() as u64;
-                batches.push(batch);
+                batches.push(printable(&batch)?);
             }
-            let mut out = out;
             if format == OutputFormat::Table {
+                let schema = match batches.first() {
+                    Some(b) => b.schema(),
+                    None => schema,
+                };
                 let table = arrow::util::pretty::pretty_format_batches_with_schema(schema, &batches)?;
                 writeln!(out, "{table}")?;
             } else {
-                write_markdown(&mut out, &schema, &batches)?;
+                write_markdown(out, &schema, &batches)?;
             }
             out.flush()?;
         }
@@ -127,7 +247,7 @@ pub async fn write_stream(
 }
 
 fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let cell = |s: &str| crate::report::render::clean(s).replace('|', "\\|");
     let names: Vec<String> = schema.fields().iter().map(|f| cell(f.name())).collect();
     writeln!(out, "| {} |", names.join(" | "))?;
     writeln!(out, "|{}", names.iter().map(|_| "---|").collect::<String>())?;
@@ -144,4 +264,184 @@ fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatc
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+
+    use arrow::array::{
+        ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
+        UInt64Array,
+    };
+    use arrow::datatypes::{Field, Int32Type, Schema};
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn texts() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![
+            Just(String::new()),
+            "\\PC{0,20}",
+            "[日本🙂\u{1b}\u{0}\n\r\t|,\"'<>\u{202e}]{0,20}",
+            (1usize..3).prop_map(|k| "y".repeat(k * 5 * 1024)),
+        ])
+    }
+
+    /// A batch of every column type the tables hold, with NULLs, NaN,
+    /// infinities, negative and u64::MAX numbers, and hostile text.
+    fn batch_strategy() -> impl Strategy<Value = RecordBatch> {
+        (0usize..40)
+            .prop_flat_map(|n| {
+                (
+                    prop::collection::vec(texts(), n),
+                    prop::collection::vec(prop::option::of(any::<i64>()), n),
+                    prop::collection::vec(
+                        prop::option::of(prop_oneof![any::<u64>(), Just(u64::MAX), Just(0u64)]),
+                        n,
+                    ),
+                    prop::collection::vec(
+                        prop::option::of(prop_oneof![
+                            any::<f64>(),
+                            Just(f64::NAN),
+                            Just(f64::INFINITY),
+                            Just(f64::NEG_INFINITY)
+                        ]),
+                        n,
+                    ),
+                    prop::collection::vec(prop::option::of(-62_000_000_000_000i64..250_000_000_000_000), n),
+                    prop::collection::vec(prop::option::of(any::<bool>()), n),
+                    prop::collection::vec(
+                        prop::option::of(prop_oneof![Just("HIT"), Just("MISS"), Just("\u{1b}[31m")]),
+                        n,
+                    ),
+                )
+            })
+            .prop_map(|(t, i, u, f, ts, b, d)| {
+                let dict: DictionaryArray<Int32Type> = d.into_iter().collect();
+                let columns: Vec<ArrayRef> = vec![
+                    Arc::new(StringArray::from(t)),
+                    Arc::new(Int64Array::from(i)),
+                    Arc::new(UInt64Array::from(u)),
+                    Arc::new(Float64Array::from(f)),
+                    Arc::new(TimestampMillisecondArray::from(ts).with_timezone("+09:00")),
+                    Arc::new(BooleanArray::from(b)),
+                    Arc::new(dict),
+                ];
+                let fields: Vec<Field> = ["text|col", "int", "uint", "float", "time", "flag", "cache"]
+                    .iter()
+                    .zip(&columns)
+                    .map(|(name, c)| Field::new(*name, c.data_type().clone(), true))
+                    .collect();
+                RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+            })
+    }
+
+    fn write(batches: Vec<RecordBatch>, schema: SchemaRef, format: OutputFormat) -> (u64, Vec<u8>) {
+        let stream = RecordBatchStreamAdapter::new(schema, futures::stream::iter(batches.into_iter().map(Ok)));
+        let mut out: Vec<u8> = Vec::new();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rows = rt.block_on(write_stream(Box::pin(stream), format, &mut out)).unwrap();
+        (rows, out)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_format_writes_any_batch(batches in prop::collection::vec(batch_strategy(), 1..3)) {
+            // Batches of no rows too: the first may be empty.
+            let schema = batches[0].schema();
+            let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            for format in OutputFormat::NAMES.iter().map(|n| OutputFormat::from_name(n).unwrap()) {
+                let (rows, out) = write(batches.clone(), schema.clone(), format);
+                prop_assert_eq!(rows as usize, total);
+                match format {
+                    OutputFormat::Json => {
+                        let v: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+                        prop_assert_eq!(v.as_array().map(Vec::len), Some(total));
+                    }
+                    OutputFormat::Ndjson => {
+                        let text = String::from_utf8(out).unwrap();
+                        let lines: Vec<&str> = text.lines().collect();
+                        prop_assert_eq!(lines.len(), total);
+                        for l in lines {
+                            serde_json::from_str::<serde_json::Value>(l).expect("valid JSON line");
+                        }
+                    }
+                    OutputFormat::Table | OutputFormat::Markdown => {
+                        let text = String::from_utf8(out).unwrap();
+                        // No terminal escape or stray line from the data.
+                        prop_assert!(!text.contains('\u{1b}'), "an escape from the data");
+                        // One line per row plus the header (and, in
+                        // Markdown, the rule under it).
+                        let (lines, expected) = if format == OutputFormat::Table {
+                            (text.lines().filter(|l| l.starts_with('|')).count(), total + 1)
+                        } else {
+                            (text.lines().count(), total + 2)
+                        };
+                        prop_assert_eq!(lines, expected, "{}", text);
+                    }
+                    OutputFormat::Parquet => {
+                        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                            bytes::Bytes::from(out),
+                        )
+                        .unwrap()
+                        .build()
+                        .unwrap();
+                        let back: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+                        prop_assert_eq!(back, total);
+                    }
+                    OutputFormat::Csv | OutputFormat::Tsv => {
+                        let delimiter = if format == OutputFormat::Tsv { b'\t' } else { b',' };
+                        let records = csv_rows(&out, delimiter);
+                        prop_assert_eq!(records.len(), total + 1);
+                        prop_assert!(records.iter().all(|&f| f == 7), "{:?}", records);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records of CSV text (quoted fields may hold line breaks).
+    fn csv_rows(data: &[u8], delimiter: u8) -> Vec<usize> {
+        let mut rows = Vec::new();
+        let (mut quoted, mut fields) = (false, 1usize);
+        for &c in data {
+            match c {
+                b'"' => quoted = !quoted,
+                c if c == delimiter && !quoted => fields += 1,
+                b'\n' if !quoted => {
+                    rows.push(fields);
+                    fields = 1;
+                }
+                _ => {}
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn an_uncommitted_file_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        {
+            let mut f = AtomicFile::create(&path).unwrap();
+            f.write_all(b"half").unwrap();
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temporary file removed"
+        );
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"whole").unwrap();
+        assert!(!path.exists(), "not visible before the commit");
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }

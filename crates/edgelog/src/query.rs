@@ -13,15 +13,15 @@ use crate::session::build_session;
 
 /// Runs `cfg.sql` over `cfg.locations`, writes the result to `out` and the
 /// summary (unless quiet) to stderr. Returns what the scan saw.
-pub async fn run_query(cfg: &QueryConfig, out: Box<dyn Write + Send>) -> Result<ScanTotals> {
+pub async fn run_query(cfg: &QueryConfig, out: &mut (dyn Write + Send)) -> Result<ScanTotals> {
+    if cfg.sql.trim().is_empty() {
+        bail!("no SQL given");
+    }
     let session = build_session(&cfg.locations, &cfg.scan, &cfg.storage, cfg.memory_limit).await?;
     if cfg.verbose {
         for s in &session.sources {
             eprintln!("edgelog: source {}: {}", s.location, s.settings);
         }
-    }
-    if cfg.sql.trim().is_empty() {
-        bail!("no SQL given");
     }
     let df = session.ctx.sql(&cfg.sql).await?;
     let bar = ProgressBarGuard::start(session.stats.clone(), !cfg.quiet && std::io::stderr().is_terminal());
@@ -41,9 +41,42 @@ pub async fn run_query(cfg: &QueryConfig, out: Box<dyn Write + Send>) -> Result<
         for s in totals.samples.iter().skip(1) {
             eprintln!("edgelog: malformed: {s}");
         }
+        for s in &totals.unreadable {
+            eprintln!("edgelog: unreadable, skipped: {s}");
+        }
+        if let Some(line) = retry_summary() {
+            eprintln!("{line}");
+        }
     }
     if !cfg.quiet {
         eprintln!("{}", session.stats.summary());
     }
     Ok(totals)
+}
+
+/// What the storage retries of this run cost, for `-v`: `edgelog: 3
+/// storage retries, 1.2 s lost (object: cause, ...)`; `None` without any.
+pub fn retry_summary() -> Option<String> {
+    let log = crate::source::retry_log();
+    if log.retries == 0 {
+        return None;
+    }
+    let mut causes: Vec<String> = Vec::new();
+    for e in &log.events {
+        let c = format!("{} {}: {}", e.action, e.object, e.cause);
+        if !causes.contains(&c) {
+            causes.push(c);
+        }
+    }
+    let more = if log.events.len() < log.retries as usize {
+        ", ..."
+    } else {
+        ""
+    };
+    Some(format!(
+        "edgelog: {} storage retries, {:.1} s lost ({}{more})",
+        log.retries,
+        log.lost.as_secs_f64(),
+        causes.join("; ")
+    ))
 }

@@ -37,6 +37,7 @@ pub async fn run(args: DetectArgs) -> Result<ExitCode> {
         region: args.region,
         profile: args.profile,
         allow_http: args.allow_http,
+        io: Default::default(),
     };
     let sources = args
         .locations

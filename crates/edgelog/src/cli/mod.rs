@@ -12,6 +12,8 @@ mod scope;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::error::ErrorKind;
@@ -39,6 +41,63 @@ enum Command {
     Functions(functions::FunctionsArgs),
     /// Write realistic sample logs and answer example questions on them.
     Demo(demo::DemoArgs),
+    /// Panics on purpose, to test how an internal error reaches the user.
+    #[command(name = "internal-panic", hide = true)]
+    InternalPanic {
+        /// Panic inside a task of the async runtime rather than on the main thread.
+        #[arg(long)]
+        in_task: bool,
+    },
+}
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
+pub const INTERRUPTED: u8 = 130;
+
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Makes any panic one line on stderr, `edgelog: internal error at
+/// FILE:LINE: MESSAGE (...)`, with the backtrace only when
+/// `RUST_BACKTRACE` asks for one; [`exit_code`] then turns the run into exit 2.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        // Only the first panic is reported; later ones are its echoes.
+        if PANICKED.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map_or("?".to_string(), |l| format!("{}:{}", l.file(), l.line()));
+        eprintln!(
+            "edgelog: internal error at {at}: {} (please report this with the command line)",
+            message.replace('\n', " ")
+        );
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
+}
+
+/// The exit code for the outcome of [`run`], printing the error (one line)
+/// when there is one: 2 for an error or a panic, success when the reader of
+/// the output went away (`| head`).
+pub fn exit_code(outcome: Result<ExitCode>) -> ExitCode {
+    if PANICKED.load(Ordering::SeqCst) {
+        return ExitCode::from(2);
+    }
+    match outcome {
+        Ok(code) => code,
+        Err(e) if crate::output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("edgelog: {}", error_message(&e));
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Parses the arguments and runs the command. `--help` and `--version` are
@@ -59,13 +118,43 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    match cli.command {
-        Command::Query(args) => runtime.block_on(query::run(*args)),
-        Command::Report(args) => runtime.block_on(report::run(*args)),
-        Command::Formats(args) => formats::run(args),
-        Command::Detect(args) => runtime.block_on(detect::run(args)),
-        Command::Functions(args) => functions::run(args),
-        Command::Demo(args) => runtime.block_on(demo::run(args)),
+    // A panic on this thread was reported by the hook; it must not unwind
+    // out of main (exit 101), and the runtime must still be shut down.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            let command = async {
+                match cli.command {
+                    Command::Query(args) => query::run(*args).await,
+                    Command::Report(args) => report::run(*args).await,
+                    Command::Formats(args) => formats::run(args),
+                    Command::Detect(args) => detect::run(args).await,
+                    Command::Functions(args) => functions::run(args),
+                    Command::Demo(args) => demo::run(args).await,
+                    Command::InternalPanic { in_task: false } => panic!("internal-panic asked for"),
+                    Command::InternalPanic { in_task: true } => {
+                        let task = tokio::spawn(async { panic!("internal-panic asked for, in a task") });
+                        task.await.context("the task ended")?;
+                        Ok(ExitCode::SUCCESS)
+                    }
+                }
+            };
+            // Ctrl-C drops the command where it stands: its streams stop, its
+            // temporary files are removed, and nothing more is printed.
+            tokio::select! {
+                outcome = command => Some(outcome),
+                _ = tokio::signal::ctrl_c() => None,
+            }
+        })
+    }));
+    // Scan threads still inflating an object are not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match outcome {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => {
+            eprintln!("edgelog: interrupted");
+            Ok(ExitCode::from(INTERRUPTED))
+        }
+        Err(_) => bail!("internal error"),
     }
 }
 

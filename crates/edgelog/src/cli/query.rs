@@ -1,6 +1,6 @@
 //! `edgelog query`: flags -> [`QueryConfig`] -> [`run_query`].
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::scope::{ScopeArgs, now_ms};
 use crate::config::{OutputFormat, QueryConfig};
-use crate::output::PipeAware;
+use crate::output::{AtomicFile, PipeAware};
 use crate::query::run_query;
 
 /// Flags of `edgelog query`.
@@ -30,9 +30,24 @@ pub struct QueryArgs {
     out: Option<PathBuf>,
 }
 
+/// The longest SQL accepted: far more than any hand-written question, small
+/// enough that a wrong file (a log, a dump) is refused at once.
+pub const MAX_SQL_BYTES: usize = 1 << 20;
+
 impl QueryArgs {
-    async fn into_config(self, stdin_sql: impl FnOnce() -> Result<String>) -> Result<QueryConfig> {
-        let scope = self.scope.into_scope(now_ms()).await?;
+    /// The SQL, from the argument, `-f FILE` or stdin, checked before any
+    /// I/O on the logs: not empty, not too long, one statement.
+    fn read_sql(&self, stdin_sql: impl FnOnce() -> Result<String>) -> Result<String> {
+        let (sql, from) = match (&self.sql, &self.file) {
+            (Some(sql), _) => (sql.clone(), "the SQL argument".to_string()),
+            (None, Some(f)) => (read_limited(f)?, format!("SQL file {}", f.display())),
+            (None, None) => (stdin_sql()?, "the SQL on stdin".to_string()),
+        };
+        check_sql(&sql, &from)?;
+        Ok(sql)
+    }
+
+    async fn into_config(self, sql: String) -> Result<QueryConfig> {
         let output = match &self.output {
             Some(name) => OutputFormat::from_name(name)
                 .with_context(|| format!("bad --output {name:?}: use one of {}", OutputFormat::NAMES.join(", ")))?,
@@ -42,13 +57,7 @@ impl QueryArgs {
         if output == OutputFormat::Parquet && self.out.is_none() && std::io::stdout().is_terminal() {
             bail!("parquet is binary: write it with --out FILE or pipe it");
         }
-        let sql = match (&self.sql, &self.file) {
-            (Some(sql), _) => sql.clone(),
-            (None, Some(f)) => {
-                std::fs::read_to_string(f).with_context(|| format!("cannot read SQL file {}", f.display()))?
-            }
-            (None, None) => stdin_sql()?,
-        };
+        let scope = self.scope.into_scope(now_ms()).await?;
         Ok(QueryConfig {
             locations: scope.locations,
             scan: scope.scan,
@@ -63,27 +72,66 @@ impl QueryArgs {
     }
 }
 
+/// Reads a SQL file of at most [`MAX_SQL_BYTES`].
+fn read_limited(path: &std::path::Path) -> Result<String> {
+    let what = || format!("cannot read SQL file {}", path.display());
+    let file = std::fs::File::open(path).with_context(what)?;
+    let mut text = String::new();
+    file.take(MAX_SQL_BYTES as u64 + 1)
+        .read_to_string(&mut text)
+        .with_context(what)?;
+    Ok(text)
+}
+
+/// One statement of reasonable size, or a one-line error naming `from`.
+pub fn check_sql(sql: &str, from: &str) -> Result<()> {
+    if sql.len() > MAX_SQL_BYTES {
+        bail!("{from} is longer than {} KiB: give one query", MAX_SQL_BYTES >> 10);
+    }
+    if sql.trim().trim_matches(';').trim().is_empty() {
+        bail!("no SQL given: {from} is empty");
+    }
+    // Only the statement count is judged here; DataFusion reports any other
+    // syntax error with its position when it plans the query.
+    if let Ok(statements) = datafusion::sql::parser::DFParser::parse_sql(sql)
+        && statements.len() > 1
+    {
+        bail!(
+            "{from} holds {} statements: edgelog runs one query at a time",
+            statements.len()
+        );
+    }
+    Ok(())
+}
+
 fn read_stdin_sql() -> Result<String> {
-    let mut stdin = std::io::stdin();
+    let stdin = std::io::stdin();
     if stdin.is_terminal() {
         bail!("no SQL given: pass it as an argument, with -f FILE, or on stdin");
     }
     let mut sql = String::new();
-    stdin.read_to_string(&mut sql).context("cannot read SQL from stdin")?;
+    stdin
+        .take(MAX_SQL_BYTES as u64 + 1)
+        .read_to_string(&mut sql)
+        .context("cannot read SQL from stdin")?;
     Ok(sql)
 }
 
 pub async fn run(args: QueryArgs) -> Result<ExitCode> {
-    let cfg = args.into_config(read_stdin_sql).await?;
-    let out: Box<dyn Write + Send> = match &cfg.out_file {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            PipeAware(std::io::stdout()),
-        )),
-    };
-    run_query(&cfg, out).await?;
+    let sql = args.read_sql(read_stdin_sql)?;
+    let cfg = args.into_config(sql).await?;
+    match &cfg.out_file {
+        // Written under a temporary name and renamed at the end: an error or
+        // Ctrl-C never leaves a half-written file.
+        Some(path) => {
+            let mut file = AtomicFile::create(path)?;
+            run_query(&cfg, &mut file).await?;
+            file.commit()?;
+        }
+        None => {
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, PipeAware(std::io::stdout()));
+            run_query(&cfg, &mut out).await?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use edgelog_parse::time::parse_offset;
 
-use crate::config::{ScanOptions, StorageOptions, TimeRange, parse_duration_ms, parse_time_arg};
+use crate::config::{IoPolicy, ScanOptions, StorageOptions, TimeRange, parse_duration_ms, parse_time_arg};
 use crate::format::detect::resolve;
 use crate::source::open_location;
 
@@ -36,6 +36,15 @@ pub struct ScopeArgs {
     /// Any malformed line is an error (exit 2).
     #[arg(long)]
     pub strict: bool,
+    /// An object that cannot be read (storage fault after the retries, damaged gzip) is skipped and listed in the summary instead of ending the command.
+    #[arg(long)]
+    pub skip_unreadable: bool,
+    /// Retries of a storage request after a transient fault (5xx, SlowDown, a reset or stalled connection).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+    /// Longest wait for storage to answer, or for the next piece of a download, before it counts as a fault.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub io_timeout: String,
     /// No summary on stderr (errors are still shown).
     #[arg(short, long)]
     pub quiet: bool,
@@ -78,12 +87,33 @@ pub struct Scope {
     pub memory_limit: Option<usize>,
 }
 
+/// Most retries `--retries` takes: beyond this a fault is not transient.
+const MAX_RETRIES: u32 = 20;
+
 /// Now, in epoch milliseconds.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 impl ScopeArgs {
+    /// `--retries` and `--io-timeout`, checked.
+    fn io_policy(&self) -> Result<IoPolicy> {
+        if self.retries > MAX_RETRIES {
+            bail!("bad --retries {}: give at most {MAX_RETRIES}", self.retries);
+        }
+        let timeout = match parse_duration_ms(&self.io_timeout) {
+            Some(ms) if ms > 0 => ms,
+            _ => bail!(
+                "bad --io-timeout {:?}: give a duration above zero, e.g. 30s, 2m",
+                self.io_timeout
+            ),
+        };
+        Ok(IoPolicy {
+            retries: self.retries,
+            io_timeout: std::time::Duration::from_millis(timeout.unsigned_abs()),
+        })
+    }
+
     /// Checks every flag, with `now_ms` as the end of `--last`.
     pub async fn into_scope(self, now_ms: i64) -> Result<Scope> {
         if self.from.is_empty() {
@@ -94,7 +124,21 @@ impl ScopeArgs {
             region: self.region.clone(),
             profile: self.profile.clone(),
             allow_http: self.allow_http,
+            io: self.io_policy()?,
         };
+        let margin = parse_duration_ms(&self.prune_margin)
+            .with_context(|| format!("bad --prune-margin {:?}: use e.g. 1h, 30m", self.prune_margin))?;
+        let last = match &self.last {
+            Some(last) => match parse_duration_ms(last) {
+                Some(d) if d > 0 => Some(d),
+                _ => bail!("bad --last {last:?}: give a duration above zero, e.g. 90m, 24h, 7d"),
+            },
+            None => None,
+        };
+        if self.memory_limit == Some(0) {
+            bail!("bad --memory-limit 0: give the MiB the query may use, e.g. 2048");
+        }
+        crate::source::set_verbose(self.verbose);
         let sources = self
             .from
             .iter()
@@ -128,17 +172,14 @@ impl ScopeArgs {
             since: time("since", &self.since)?,
             until: time("until", &self.until)?,
         };
-        if let Some(last) = &self.last {
-            let d = parse_duration_ms(last).with_context(|| format!("bad --last {last:?}: use e.g. 90m, 24h, 7d"))?;
-            range.since = Some(range.until.unwrap_or(now_ms) - d);
+        if let Some(d) = last {
+            range.since = Some(range.until.unwrap_or(now_ms).saturating_sub(d));
         }
         if let (Some(s), Some(u)) = (range.since, range.until)
             && s >= u
         {
             bail!("--since must be before --until");
         }
-        let margin = parse_duration_ms(&self.prune_margin)
-            .with_context(|| format!("bad --prune-margin {:?}: use e.g. 1h, 30m", self.prune_margin))?;
         Ok(Scope {
             locations: self.from,
             scan: ScanOptions {
@@ -147,6 +188,7 @@ impl ScopeArgs {
                 range,
                 prune_margin_ms: margin,
                 strict: self.strict,
+                skip_unreadable: self.skip_unreadable,
                 tz: self.tz,
             },
             storage,

@@ -6,7 +6,7 @@ pub mod generate;
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::config::{OutputFormat, QueryConfig, ScanOptions, StorageOptions, TimeRange};
 use crate::query::run_query;
@@ -89,7 +89,7 @@ pub async fn run_demo(gen_cfg: &GenerateConfig, out: &mut dyn Write) -> Result<(
             memory_limit: None,
         };
         let buf = SharedBuf::default();
-        let totals = run_query(&cfg, Box::new(buf.clone())).await?;
+        let totals = run_query(&cfg, &mut buf.clone()).await?;
         out.write_all(&buf.take())?;
         if i == 0 || !flags.is_empty() {
             writeln!(
@@ -120,11 +120,10 @@ pub async fn run_demo(gen_cfg: &GenerateConfig, out: &mut dyn Write) -> Result<(
     })
     .await?;
     let html_path = gen_cfg.out.join("report.html");
-    std::fs::write(&html_path, render_html(&report))
-        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    crate::output::AtomicFile::write_all_to(&html_path, render_html(&report).as_bytes())?;
     let mut overview = report.clone();
     overview.panels.retain(|p| p.name == "overview" || p.name == "traffic");
-    writeln!(out, "{}", render_table(&overview, false))?;
+    writeln!(out, "{}", render_table(&overview, false, crate::report::render::WIDTH))?;
     writeln!(
         out,
         "Every panel as one page (no script, works offline): {}",

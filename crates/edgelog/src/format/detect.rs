@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use edgelog_parse::ParseError;
-use object_store::ObjectStoreExt;
 
 use super::scan::Compression;
 use super::{Dialect, dialect, dialects};
@@ -211,9 +210,7 @@ pub async fn sample(sources: &[Source], range: &TimeRange) -> Result<Vec<Sample>
         let listing = list_objects(src, &template, range, 24 * 3_600_000).await?;
         for obj in listing.selected.iter().filter(|o| o.size > 0).take(SAMPLE_OBJECTS) {
             let len = obj.size.min(SAMPLE_BYTES);
-            let bytes = src.store.get_range(&obj.path, 0..len).await.map_err(|e| {
-                anyhow::anyhow!("cannot read {}: {}", obj.name, crate::source::describe_store_error(&e))
-            })?;
+            let bytes = src.reader.get_range(&obj.path, &obj.name, 0..len).await?;
             out.push(Sample {
                 object: obj.name.clone(),
                 lines: first_lines(&bytes, len < obj.size),

@@ -16,20 +16,19 @@ use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExp
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
-use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::sync::mpsc;
 
 use super::Dialect;
-use super::scan::{ScanBuffers, ScanSettings, scan_object};
-use super::stats::ScanStats;
+use super::scan::{ScanBuffers, ScanSettings, Unreadable, scan_object};
+use super::stats::{ObjectReport, ScanStats};
 use crate::config::TimeRange;
-use crate::source::{ListedObject, SourceError, describe_store_error};
+use crate::source::{ListedObject, SourceError, StoreReader};
 
 /// One object to read and the store it lives in.
 #[derive(Debug, Clone)]
 pub struct ScanObject {
-    /// The store.
-    pub store: Arc<dyn ObjectStore>,
+    /// The store, read with retries.
+    pub reader: StoreReader,
     /// The object.
     pub object: ListedObject,
 }
@@ -45,6 +44,7 @@ pub struct LogScanExec {
     partitions: Vec<Vec<usize>>,
     rows: TimeRange,
     strict: bool,
+    skip_unreadable: bool,
     stats: Arc<ScanStats>,
     /// What listing and pruning did, for EXPLAIN.
     selection: String,
@@ -62,7 +62,7 @@ impl LogScanExec {
         objects: Vec<ScanObject>,
         target_partitions: usize,
         rows: TimeRange,
-        strict: bool,
+        (strict, skip_unreadable): (bool, bool),
         stats: Arc<ScanStats>,
         selection: String,
     ) -> Result<Self> {
@@ -95,6 +95,7 @@ impl LogScanExec {
             partitions,
             rows,
             strict,
+            skip_unreadable,
             stats,
             selection,
             props: Arc::new(props),
@@ -160,6 +161,7 @@ impl ExecutionPlan for LogScanExec {
             settings: ScanSettings {
                 batch_size: context.session_config().batch_size(),
                 strict: self.strict,
+                skip_unreadable: self.skip_unreadable,
             },
             stats: self.stats.clone(),
         };
@@ -186,16 +188,18 @@ struct PartitionJob {
     stats: Arc<ScanStats>,
 }
 
+/// The whole object, or why it cannot be had (after the reader's retries).
 async fn fetch(obj: ScanObject) -> Result<Bytes> {
-    let read_err = |e: object_store::Error| {
-        DataFusionError::External(Box::new(SourceError::Storage {
-            action: "read",
-            location: obj.object.name.clone(),
-            why: describe_store_error(&e),
+    obj.reader.get(&obj.object.path, &obj.object.name).await.map_err(|e| {
+        let why = match e {
+            SourceError::Storage { why, .. } => why,
+            other => other.to_string(),
+        };
+        DataFusionError::External(Box::new(Unreadable {
+            object: obj.object.name.clone(),
+            why,
         }))
-    };
-    let result = obj.store.get(&obj.object.path).await.map_err(read_err)?;
-    result.bytes().await.map_err(read_err)
+    })
 }
 
 impl PartitionJob {
@@ -215,36 +219,61 @@ impl PartitionJob {
         let mut buffers = Some(ScanBuffers::new());
         for (k, &i) in self.ids.iter().enumerate() {
             let Some(pending) = next.take() else { break };
-            let bytes = pending
+            let fetched = pending
                 .join()
                 .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))??;
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
             // Read ahead: fetch the next object while this one is parsed.
             next = self
                 .ids
                 .get(k + 1)
                 .map(|&j| SpawnedTask::spawn(fetch(self.objects[j].clone())));
+            let size = self.objects[i].object.size;
+            let bytes = match fetched {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    self.skip_or_fail(e, size, ObjectReport::default())?;
+                    continue;
+                }
+            };
             let name = self.objects[i].object.name.clone();
             let mut decoder = self.dialect.decoder(&self.full_schema, &self.projection, self.rows);
             let settings = self.settings;
             let sender = tx.clone();
             let mut bufs = buffers.take().unwrap_or_default();
             let scanned = SpawnedTask::spawn_blocking(move || {
-                let report = scan_object(bytes, &name, decoder.as_mut(), settings, &mut bufs, &mut |batch| {
-                    sender.blocking_send(Ok(batch)).is_ok()
-                });
-                (name, report, bufs)
+                let (report, outcome) =
+                    scan_object(bytes, &name, decoder.as_mut(), settings, &mut bufs, &mut |batch| {
+                        sender.blocking_send(Ok(batch)).is_ok()
+                    });
+                (name, report, outcome, bufs)
             })
             .join()
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            let (name, report, bufs) = scanned;
+            let (name, report, outcome, bufs) = scanned;
             buffers = Some(bufs);
-            self.stats.add_object(&name, self.objects[i].object.size, report?);
+            match outcome {
+                Ok(()) => self.stats.add_object(&name, size, report),
+                Err(e) => self.skip_or_fail(e, size, report)?,
+            }
             if tx.is_closed() {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// An object that failed: with `--skip-unreadable` and a fault of the
+    /// object (not of the query), noted in the summary and passed over;
+    /// otherwise the error of the query.
+    fn skip_or_fail(&self, e: DataFusionError, size: u64, partial: ObjectReport) -> Result<()> {
+        match Unreadable::of(&e) {
+            Some(u) if self.settings.skip_unreadable => {
+                self.stats.add_unreadable(&u.object, &u.why, size, partial);
+                Ok(())
+            }
+            _ => Err(e),
+        }
     }
 }

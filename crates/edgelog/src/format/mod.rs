@@ -11,7 +11,6 @@ pub mod detect;
 pub mod exec;
 pub mod fields;
 pub mod generic;
-pub mod inflate;
 pub mod jsonl;
 pub mod perobject;
 pub mod pushdown;

@@ -17,8 +17,8 @@ use edgelog_parse::ParseError;
 use memchr::memchr;
 
 use super::LineDecoder;
-use super::inflate::{Inflater, trailer_size};
 use super::stats::{MAX_SAMPLES, ObjectReport};
+use edgelog_parse::inflate::{Inflater, trailer_size};
 
 /// Largest decompressed size (as announced by the gzip trailer, or guessed
 /// from the compressed size) that is inflated in one piece.
@@ -55,6 +55,34 @@ pub struct ScanSettings {
     pub batch_size: usize,
     /// A malformed line ends the scan with an error.
     pub strict: bool,
+    /// An object that cannot be read (a storage fault after the retries,
+    /// damaged compression) is listed in the summary and skipped rather
+    /// than an error.
+    pub skip_unreadable: bool,
+}
+
+/// Why an object could not be read to its end: the storage failed, or its
+/// bytes are not what their compression says. Distinct from a malformed
+/// line, which is counted, and from `--strict`, which is an error.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {object}: {why}")]
+pub struct Unreadable {
+    /// The object, as shown to the user.
+    pub object: String,
+    /// What is wrong with it.
+    pub why: String,
+}
+
+impl Unreadable {
+    /// The unreadable object `err` is about, if it is one.
+    pub fn of(err: &DataFusionError) -> Option<&Unreadable> {
+        match err {
+            DataFusionError::External(e) => e.downcast_ref::<Unreadable>(),
+            DataFusionError::Shared(e) => Unreadable::of(e),
+            DataFusionError::Context(_, e) => Unreadable::of(e),
+            _ => None,
+        }
+    }
 }
 
 /// Buffers a scanning thread keeps between objects.
@@ -81,7 +109,9 @@ impl Default for ScanBuffers {
 
 /// Scans one whole object held in memory. `emit` receives each batch and
 /// returns `false` when nobody wants more (a `LIMIT` was met), which ends the
-/// scan early without error.
+/// scan early without error. The report comes back even when the scan
+/// fails: a streamed object that turns out damaged has emitted the rows
+/// before the damage, and they are counted.
 pub fn scan_object(
     bytes: Bytes,
     name: &str,
@@ -89,8 +119,7 @@ pub fn scan_object(
     settings: ScanSettings,
     buffers: &mut ScanBuffers,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
-) -> Result<ObjectReport> {
-    let data: &[u8] = &bytes;
+) -> (ObjectReport, Result<()>) {
     let mut lines = LineScanner {
         name,
         decoder,
@@ -100,6 +129,17 @@ pub fn scan_object(
         line_no: 0,
         stopped: false,
     };
+    let outcome = match scan_data(&bytes, &mut lines, buffers) {
+        Ok(()) => lines.finish(),
+        // The rows before the damage were counted: they are emitted too.
+        Err(e) if Unreadable::of(&e).is_some() => lines.finish().and(Err(e)),
+        Err(e) => Err(e),
+    };
+    (lines.report, outcome)
+}
+
+fn scan_data(data: &[u8], lines: &mut LineScanner<'_>, buffers: &mut ScanBuffers) -> Result<()> {
+    let name = lines.name;
     match Compression::detect(data) {
         Compression::Gzip if announced_size(data) <= WHOLE_OBJECT_LIMIT => {
             let inflater = match &mut buffers.inflater {
@@ -122,7 +162,7 @@ pub fn scan_object(
         }
         Compression::Plain => lines.scan_buffer(data)?,
     }
-    lines.finish()
+    Ok(())
 }
 
 /// The larger of the last gzip trailer's size and four times the
@@ -132,7 +172,10 @@ fn announced_size(gz: &[u8]) -> usize {
 }
 
 fn read_error(name: &str, e: &dyn std::fmt::Display) -> DataFusionError {
-    DataFusionError::Execution(format!("cannot read {name}: {e}"))
+    DataFusionError::External(Box::new(Unreadable {
+        object: name.to_string(),
+        why: e.to_string(),
+    }))
 }
 
 /// Feeds lines to a decoder, counting and sampling the malformed ones.
@@ -245,7 +288,7 @@ impl LineScanner<'_> {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<ObjectReport> {
+    fn finish(&mut self) -> Result<()> {
         let before = self.decoder.len();
         let unknown = &mut self.report.unknown_fields;
         self.decoder.flush(&mut |k| {
@@ -261,6 +304,6 @@ impl LineScanner<'_> {
             let batch = self.decoder.finish_batch(self.name)?;
             (self.emit)(batch);
         }
-        Ok(self.report)
+        Ok(())
     }
 }

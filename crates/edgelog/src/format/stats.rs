@@ -49,6 +49,9 @@ pub struct ScanTotals {
     pub skipped: Vec<String>,
     /// Date folders never listed.
     pub folders_pruned: usize,
+    /// Objects that could not be read and were skipped
+    /// (`--skip-unreadable`), as `object: why`.
+    pub unreadable: Vec<String>,
 }
 
 /// Scan totals behind a lock; each object adds its report once, at its end.
@@ -109,6 +112,29 @@ impl ScanStats {
         })
     }
 
+    /// Notes an object that could not be read and was skipped; `partial`
+    /// holds what was read of it before the fault (a streamed object), and
+    /// those rows count as read.
+    pub fn add_unreadable(&self, name: &str, why: &str, size: u64, partial: ObjectReport) {
+        let rows = partial.rows;
+        let mut entry = format!("{name}: {why}");
+        if rows > 0 {
+            entry.push_str(&format!(" (its first {rows} rows were read)"));
+        }
+        bump(&self.bytes_done, size);
+        bump(&self.objects_done, 1);
+        bump(&self.rows, rows);
+        self.with(|t| {
+            t.rows += rows;
+            t.malformed += partial.malformed;
+            t.invalid_utf8 += partial.invalid_utf8;
+            if partial.malformed > 0 {
+                *t.malformed_by_object.entry(name.to_string()).or_default() += partial.malformed;
+            }
+            t.unreadable.push(entry);
+        })
+    }
+
     /// How far the scan is.
     pub fn progress(&self) -> Progress {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -165,6 +191,12 @@ impl ScanStats {
             s.push_str(&format!(
                 "; {} lines with invalid UTF-8 (bad bytes shown as U+FFFD)",
                 t.invalid_utf8
+            ));
+        }
+        if let Some(first) = t.unreadable.first() {
+            s.push_str(&format!(
+                "; {} unreadable objects skipped, first: {first}",
+                t.unreadable.len()
             ));
         }
         if !t.unknown_fields.is_empty() {

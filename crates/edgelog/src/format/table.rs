@@ -110,7 +110,7 @@ impl TableProvider for LogTable {
             candidates += listing.candidates;
             pruned += listing.folders_pruned;
             objects.extend(listing.selected.into_iter().map(|object| ScanObject {
-                store: src.store.clone(),
+                reader: src.reader.clone(),
                 object,
             }));
         }
@@ -132,7 +132,7 @@ impl TableProvider for LogTable {
             objects,
             state.config().target_partitions(),
             self.options.range,
-            self.options.strict,
+            (self.options.strict, self.options.skip_unreadable),
             self.stats.clone(),
             selection,
         )?))

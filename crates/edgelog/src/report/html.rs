@@ -170,8 +170,12 @@ fn top(out: &mut String, t: &TableResult, tz: i32) {
             );
         }
         if let Some(b) = bar_col {
-            let v = r.get(b).and_then(Cell::number).unwrap_or(0.0);
-            let w = if max > 0.0 { (v / max * 120.0).round() } else { 0.0 };
+            let v = r.get(b).and_then(Cell::number).filter(|v| v.is_finite()).unwrap_or(0.0);
+            let w = if max > 0.0 && max.is_finite() {
+                (v / max * 120.0).round().clamp(0.0, 120.0)
+            } else {
+                0.0
+            };
             let _ = write!(out, "<td><span class=\"bar\" style=\"width:{w}px\"></span></td>");
         }
         out.push_str("</tr>\n");
@@ -199,10 +203,11 @@ fn series(out: &mut String, t: &TableResult, tz: i32) {
     );
     let mut legend = Vec::new();
     for (k, name) in t.columns.iter().enumerate().skip(1) {
+        // A value that is not a finite number is drawn as 0, never as NaN.
         let values: Vec<f64> = t
             .rows
             .iter()
-            .map(|r| r.get(k).and_then(Cell::number).unwrap_or(0.0))
+            .map(|r| r.get(k).and_then(Cell::number).filter(|v| v.is_finite()).unwrap_or(0.0))
             .collect();
         let max = values.iter().cloned().fold(0.0, f64::max);
         let colour = COLOURS[(k - 1) % COLOURS.len()];
@@ -211,7 +216,7 @@ fn series(out: &mut String, t: &TableResult, tz: i32) {
             .enumerate()
             .map(|(i, v)| {
                 let y = if max > 0.0 {
-                    H - 8.0 - (H - 16.0) * v / max
+                    H - 8.0 - (H - 16.0) * (v / max).clamp(0.0, 1.0)
                 } else {
                     H - 8.0
                 };
@@ -230,14 +235,14 @@ fn series(out: &mut String, t: &TableResult, tz: i32) {
         ));
     }
     out.push_str("</svg>\n");
-    let (first, last) = (&t.rows[0][0], &t.rows[n - 1][0]);
+    let bucket = |r: Option<&Vec<Cell>>| r.and_then(|r| r.first()).map_or("-".into(), |c| cell_text(c, tz));
     let _ = writeln!(
         out,
         "<div class=\"legend\">{} · {} buckets, {} .. {}</div>",
         legend.join(" "),
         n,
-        escape(&cell_text(first, tz)),
-        escape(&cell_text(last, tz))
+        escape(&bucket(t.rows.first())),
+        escape(&bucket(t.rows.last()))
     );
 }
 

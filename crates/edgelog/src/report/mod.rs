@@ -239,6 +239,7 @@ async fn run_window(cfg: &ReportConfig, chosen: &[Panel], range: TimeRange) -> R
         rows: totals.rows,
         objects: totals.objects,
         malformed: totals.malformed,
+        unreadable: totals.unreadable,
         panels,
         previous_range: None,
     };

@@ -108,6 +108,8 @@ pub struct Report {
     pub objects: u64,
     /// Malformed lines seen.
     pub malformed: u64,
+    /// Objects skipped as unreadable (`--skip-unreadable`), as `object: why`.
+    pub unreadable: Vec<String>,
     /// Panels in order.
     pub panels: Vec<PanelResult>,
     /// The comparison window, when there is one.
@@ -118,7 +120,18 @@ fn cells(array: &ArrayRef) -> Result<Vec<Cell>> {
     use DataType as T;
     let n = array.len();
     let out = match array.data_type() {
-        T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt32 | T::UInt64 => {
+        // A count beyond i64 (sums of bytes can be) is kept as a float, not
+        // turned into NULL by the cast.
+        T::UInt64 => {
+            let a = array.as_primitive::<arrow::datatypes::UInt64Type>();
+            (0..n)
+                .map(|i| match a.is_null(i) {
+                    true => Cell::Null,
+                    false => i64::try_from(a.value(i)).map_or(Cell::Float(a.value(i) as f64), Cell::Int),
+                })
+                .collect()
+        }
+        T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt32 => {
             let a = arrow::compute::cast(array, &T::Int64)?;
             let a = a.as_primitive::<Int64Type>();
             (0..n)
@@ -224,43 +237,65 @@ const BUCKETS_MIN: &[i64] = &[1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 10
 /// Most buckets a series is drawn with.
 pub const MAX_BUCKETS: i64 = 48;
 
-/// The smallest bucket that shows `span_ms` in at most [`MAX_BUCKETS`].
+/// The smallest bucket that shows `span_ms` in at most [`MAX_BUCKETS`]:
+/// one of the round widths above, or for longer spans a whole number of
+/// weeks.
 pub fn bucket_ms(span_ms: i64) -> i64 {
+    let span = span_ms.max(0);
+    const WEEK: i64 = 10080 * 60_000;
     BUCKETS_MIN
         .iter()
         .map(|m| m * 60_000)
         // One bucket more than span / width may start before the range.
-        .find(|b| span_ms / b < MAX_BUCKETS)
-        .unwrap_or(10080 * 60_000)
+        .find(|b| span / b < MAX_BUCKETS)
+        .unwrap_or_else(|| (span / (MAX_BUCKETS - 1) / WEEK + 1).saturating_mul(WEEK))
 }
 
 /// Sums per-minute rows into buckets of `bucket` ms aligned in the zone.
+/// Rows may come in any order; rows without a time are left out (a series
+/// is drawn over time). At most `span / bucket + 2` rows come out, whatever
+/// the times, so a wild time cannot make the report huge.
 fn rebucket(rows: &[Vec<Cell>], bucket: i64, offset_ms: i64) -> Vec<Vec<Cell>> {
+    let bucket = bucket.max(1);
+    let mut timed: Vec<(i64, &Vec<Cell>)> = rows
+        .iter()
+        .filter_map(|r| match r.first() {
+            Some(Cell::Time(t)) => Some((*t, r)),
+            _ => None,
+        })
+        .collect();
+    timed.sort_by_key(|(t, _)| *t);
+    let start_of = |t: i64| {
+        // i128: no time and zone can overflow the alignment.
+        let (t, b, o) = (i128::from(t), i128::from(bucket), i128::from(offset_ms));
+        i64::try_from((t + o).div_euclid(b) * b - o).unwrap_or(if t < 0 { i64::MIN } else { i64::MAX })
+    };
+    let width = rows.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let zeros = |at: i64| {
+        let mut fresh = vec![Cell::Time(at)];
+        fresh.extend((1..width).map(|_| Cell::Int(0)));
+        fresh
+    };
     let mut out: Vec<Vec<Cell>> = Vec::new();
-    for row in rows {
-        let Some(Cell::Time(t)) = row.first() else { continue };
-        let start = (t + offset_ms).div_euclid(bucket) * bucket - offset_ms;
-        // Empty buckets between rows are shown as zeros, not left out.
-        let zeros = |at: i64| {
-            let mut fresh = vec![Cell::Time(at)];
-            fresh.extend(row.iter().skip(1).map(|_| Cell::Int(0)));
-            fresh
-        };
+    for (t, row) in timed {
+        let start = start_of(t);
         match out.last().and_then(|r| r.first()) {
             Some(&Cell::Time(last)) if last == start => {}
             Some(&Cell::Time(last)) => {
-                let mut at = last + bucket;
-                while at <= start {
+                // Empty buckets between rows are shown as zeros, not left out.
+                let mut at = last.saturating_add(bucket);
+                while at < start {
                     out.push(zeros(at));
-                    at += bucket;
+                    at = at.saturating_add(bucket);
                 }
+                out.push(zeros(start));
             }
             _ => out.push(zeros(start)),
         }
         if let Some(last) = out.last_mut() {
             for (acc, v) in last.iter_mut().skip(1).zip(row.iter().skip(1)) {
                 *acc = match (&*acc, v) {
-                    (Cell::Int(a), Cell::Int(b)) => Cell::Int(a + b),
+                    (Cell::Int(a), Cell::Int(b)) => Cell::Int(a.saturating_add(*b)),
                     (a, b) => Cell::Float(a.number().unwrap_or(0.0) + b.number().unwrap_or(0.0)),
                 };
             }
@@ -284,13 +319,20 @@ impl Report {
                     _ => None,
                 })
             };
-            let first = self.range.since.or_else(|| times().min());
-            let last = self.range.until.or_else(|| times().max().map(|x| x + 60_000));
+            // The span covers the range and every row's time, so the buckets
+            // it gives hold every row in at most MAX_BUCKETS (+1) rows.
+            let first = [self.range.since, times().min()].into_iter().flatten().min();
+            let last = [self.range.until, times().max().map(|x| x.saturating_add(60_000))]
+                .into_iter()
+                .flatten()
+                .max();
+            // In i128: the span of two wild times can exceed i64.
             let span = match (first, last) {
-                (Some(a), Some(b)) => b - a,
+                (Some(a), Some(b)) => i128::from(b) - i128::from(a),
                 _ => 0,
             };
-            t.rows = rebucket(&t.rows, bucket_ms(span), offset_ms);
+            let bucket = i64::try_from(span).map_or(i64::MAX, bucket_ms);
+            t.rows = rebucket(&t.rows, bucket, offset_ms);
         }
     }
 

@@ -10,7 +10,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::model::{Cell, Kind, Report, TableResult, change, previous_of};
 use crate::config::TimeRange;
 
-/// Width the terminal renderer fits in.
+/// Width the terminal renderer fits in when the terminal's is not known.
 pub const WIDTH: usize = 80;
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -51,6 +51,15 @@ fn group(i: i64) -> String {
     if i < 0 { format!("-{out}") } else { out }
 }
 
+fn group_u64(n: u64) -> String {
+    group(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// A float as a grouped whole number (saturating; `-` when not finite).
+fn group_f64(v: f64) -> String {
+    if v.is_finite() { group(v as i64) } else { "-".into() }
+}
+
 fn percent(change: Option<f64>) -> String {
     match change {
         Some(c) => format!("{:+.1}%", c * 100.0),
@@ -72,6 +81,9 @@ pub(super) fn zone_text(offset_secs: i32) -> String {
 fn fit(s: &str, width: usize) -> String {
     if s.width() <= width {
         return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
     }
     let mut out = String::new();
     let mut used = 0;
@@ -97,14 +109,34 @@ fn pad(s: &str, width: usize, right: bool) -> String {
     }
 }
 
-/// Text made safe for one terminal line: control characters shown as `?`,
-/// so that a log line cannot move the cursor or recolour the screen.
-fn clean(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+/// Text made safe for one terminal line: control characters and bidi
+/// overrides shown as `?`, so that a log line cannot move the cursor,
+/// recolour the screen or reorder what is shown around it.
+pub(crate) fn clean(s: &str) -> String {
+    let unsafe_char = |c: char| {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return s.to_string();
+    }
+    s.chars().map(|c| if unsafe_char(c) { '?' } else { c }).collect()
 }
 
-/// The report for a terminal.
-pub fn render_table(report: &Report, colour: bool) -> String {
+/// Narrowest width the terminal renderer lays tables out for; a narrower
+/// request is treated as this.
+pub const MIN_WIDTH: usize = 20;
+/// Text columns of a ranked table give way down to this width first...
+const SOFT_FLOOR: usize = 12;
+/// ...and then, if the table is still too wide, down to this.
+const HARD_FLOOR: usize = 4;
+/// Width of the bars beside ranked tables.
+const BAR_WIDTH: usize = 10;
+/// Most characters of a sparkline.
+const SPARK_MAX: usize = 48;
+
+/// The report for a terminal `width` columns wide (80 when unknown).
+pub fn render_table(report: &Report, colour: bool, width: usize) -> String {
+    let width = width.max(MIN_WIDTH);
     let (bold, dim, reset) = if colour {
         ("\x1b[1m", "\x1b[2m", "\x1b[0m")
     } else {
@@ -124,52 +156,82 @@ pub fn render_table(report: &Report, colour: bool) -> String {
     let _ = writeln!(
         out,
         "{dim}{} rows from {} objects, {} malformed lines; sources: {}{reset}",
-        group(report.rows as i64),
+        group_u64(report.rows),
         report.objects,
         report.malformed,
-        report.sources.join(", ")
+        clean(&report.sources.join(", "))
     );
+    if let Some(first) = report.unreadable.first() {
+        let _ = writeln!(
+            out,
+            "{} unreadable objects skipped, first: {}",
+            report.unreadable.len(),
+            clean(first)
+        );
+    }
     for panel in &report.panels {
-        let _ = writeln!(out, "\n{bold}== {} =={reset}", panel.title.trim_end_matches('.'));
+        let _ = writeln!(out, "\n{bold}== {} =={reset}", clean(panel.title.trim_end_matches('.')));
         for t in &panel.tables {
             if panel.tables.len() > 1 || t.kind != Kind::Figures {
-                let _ = writeln!(out, "{bold}{}{reset}", t.title);
+                let _ = writeln!(out, "{bold}{}{reset}", clean(&t.title));
             }
             if t.rows.is_empty() {
                 let _ = writeln!(out, "  (nothing in this range)");
                 continue;
             }
             match t.kind {
-                Kind::Figures => figures_text(&mut out, t, tz),
-                Kind::Series => series_text(&mut out, t, tz),
-                Kind::Top => top_text(&mut out, t, tz),
+                Kind::Figures => figures_text(&mut out, t, tz, width),
+                Kind::Series => series_text(&mut out, t, tz, width),
+                Kind::Top => top_text(&mut out, t, tz, width),
             }
         }
     }
     out
 }
 
-fn figures_text(out: &mut String, t: &TableResult, tz: i32) {
+fn figures_text(out: &mut String, t: &TableResult, tz: i32, width: usize) {
+    // The name column gives way on a narrow terminal; figures are never cut.
+    let name_w = 22.min(width.saturating_sub(20)).max(HARD_FLOOR);
     for (name, v, prev) in Report::figures(t) {
-        let mut line = format!("  {:<22} {:>16}", name, text(&v, tz, true));
+        let name = pad(&fit(&clean(&name), name_w), name_w, true);
+        let mut line = format!("  {name} {:>16}", clean(&text(&v, tz, true)));
         if let Some(p) = prev {
             let _ = write!(
                 line,
                 "  prev {:>14}  {:>8}",
-                text(&p, tz, true),
+                clean(&text(&p, tz, true)),
                 percent(change(&v, &p))
             );
         }
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", line.trim_end());
     }
 }
 
-fn series_text(out: &mut String, t: &TableResult, tz: i32) {
-    let (Some(first), Some(last)) = (t.rows.first(), t.rows.last()) else {
-        return;
-    };
-    let (from, to) = (text(&first[0], tz, false), text(&last[0], tz, false));
-    let _ = writeln!(out, "  {} buckets, {from} .. {to}", t.rows.len());
+/// One character per value, scaled to the largest; more values than
+/// `width` are drawn in `width` groups, each showing its largest value.
+fn sparkline(values: &[f64], width: usize) -> String {
+    let finite = |v: f64| if v.is_finite() { v.max(0.0) } else { 0.0 };
+    let max = values.iter().map(|v| finite(*v)).fold(0.0, f64::max);
+    let per = values.len().div_ceil(width.max(1)).max(1);
+    values
+        .chunks(per)
+        .map(|group| {
+            let v = group.iter().map(|v| finite(*v)).fold(0.0, f64::max);
+            if max > 0.0 {
+                // v / max is within 0..=1, so the index is within 0..=7.
+                SPARKS[((v / max) * 7.0).round().clamp(0.0, 7.0) as usize]
+            } else {
+                SPARKS[0]
+            }
+        })
+        .collect()
+}
+
+fn series_text(out: &mut String, t: &TableResult, tz: i32, width: usize) {
+    let cell0 = |r: Option<&Vec<Cell>>| r.and_then(|r| r.first()).map_or("-".into(), |c| text(c, tz, false));
+    let (from, to) = (cell0(t.rows.first()), cell0(t.rows.last()));
+    let _ = writeln!(out, "  {} buckets, {} .. {}", t.rows.len(), clean(&from), clean(&to));
+    let spark_w = SPARK_MAX.min(width.saturating_sub(32)).max(8);
     for (i, name) in t.columns.iter().enumerate().skip(1) {
         let values: Vec<f64> = t
             .rows
@@ -177,32 +239,52 @@ fn series_text(out: &mut String, t: &TableResult, tz: i32) {
             .map(|r| r.get(i).and_then(Cell::number).unwrap_or(0.0))
             .collect();
         let max = values.iter().cloned().fold(0.0, f64::max);
-        let spark: String = values
-            .iter()
-            .map(|v| {
-                if max > 0.0 {
-                    SPARKS[((v / max) * 7.0).round() as usize]
-                } else {
-                    SPARKS[0]
-                }
-            })
-            .collect();
-        let total: f64 = values.iter().sum();
+        let total: f64 = values.iter().filter(|v| v.is_finite()).sum();
         let _ = writeln!(
             out,
             "  {:<11} {} max {} total {}",
-            name,
-            fit(&spark, 48),
-            group(max as i64),
-            group(total as i64)
+            fit(&clean(name), 11),
+            sparkline(&values, spark_w),
+            group_f64(max),
+            group_f64(total)
         );
     }
 }
 
-fn top_text(out: &mut String, t: &TableResult, tz: i32) {
+/// Column widths that fit `budget` terminal columns (each column takes two
+/// more for its gap) where they can: the widest shrinkable column gives way
+/// first, never below `floor`. Returns whether the result fits.
+fn fit_widths(widths: &mut [usize], shrinkable: &[bool], budget: usize, floor: usize) -> bool {
+    loop {
+        let total: usize = widths.iter().map(|w| w + 2).sum();
+        if total <= budget {
+            return true;
+        }
+        let over = total - budget;
+        let candidates: Vec<usize> = (0..widths.len())
+            .filter(|&i| shrinkable.get(i).copied().unwrap_or(false) && widths[i] > floor)
+            .collect();
+        let Some(&widest) = candidates.iter().max_by_key(|&&i| widths[i]) else {
+            return false;
+        };
+        let next = candidates
+            .iter()
+            .filter(|&&i| i != widest)
+            .map(|&i| widths[i])
+            .max()
+            .unwrap_or(floor);
+        let w = widths[widest];
+        // Cut by the overflow, but not below the next widest column, so
+        // that wide columns shrink together; always by at least one.
+        let target = w.saturating_sub(over).max(next).max(floor);
+        widths[widest] = if target < w { target } else { w - 1 };
+    }
+}
+
+fn top_text(out: &mut String, t: &TableResult, tz: i32, width: usize) {
     let compare = t.previous.as_deref();
     let ncols = t.columns.len();
-    let mut header: Vec<String> = t.columns.clone();
+    let mut header: Vec<String> = t.columns.iter().map(|c| clean(c)).collect();
     let bar_col = t.bar_column();
     if compare.is_some() && bar_col.is_some() {
         header.push("prev".into());
@@ -212,40 +294,44 @@ fn top_text(out: &mut String, t: &TableResult, tz: i32) {
         .rows
         .iter()
         .map(|r| {
-            let mut cells: Vec<String> = r.iter().map(|c| clean(&text(c, tz, true))).collect();
+            let mut cells: Vec<String> = (0..ncols)
+                .map(|i| r.get(i).map_or_else(|| "-".into(), |c| clean(&text(c, tz, true))))
+                .collect();
             if let (Some(prev), Some(b), Some(key)) = (compare, bar_col, r.first()) {
                 let p = previous_of(prev, key, b);
-                cells.push(text(&p, tz, true));
+                cells.push(clean(&text(&p, tz, true)));
                 cells.push(percent(r.get(b).and_then(|v| change(v, &p))));
             }
             cells
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    let mut natural: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
+        for (w, c) in natural.iter_mut().zip(r) {
             *w = (*w).max(c.width());
         }
     }
-    // Too wide for the terminal: the widest text columns give way, down to 12.
-    let bar_width = if bar_col.is_some() { 10 } else { 0 };
+    // Too wide for the terminal: text columns give way (the widest first,
+    // down to 12, then down to 4), then the bars go; numbers are never cut.
     let text_col = |i: usize| t.rows.iter().any(|r| matches!(r.get(i), Some(Cell::Text(_))));
-    loop {
-        let total: usize = widths.iter().map(|w| w + 2).sum::<usize>() + bar_width + 1;
-        let widest = (0..ncols)
-            .filter(|&i| text_col(i) && widths[i] > 12)
-            .max_by_key(|&i| widths[i]);
-        match widest {
-            Some(i) if total > WIDTH => widths[i] = (widths[i] - (total - WIDTH)).max(12),
-            _ => break,
-        }
-    }
+    let shrinkable: Vec<bool> = (0..natural.len()).map(|i| i < ncols && text_col(i)).collect();
+    let layout = |bar: usize| {
+        let budget = width.saturating_sub(if bar > 0 { bar + 1 } else { 0 });
+        let mut widths = natural.clone();
+        let fits = fit_widths(&mut widths, &shrinkable, budget, SOFT_FLOOR)
+            || fit_widths(&mut widths, &shrinkable, budget, HARD_FLOOR);
+        (widths, fits)
+    };
+    let (widths, bar_width) = match bar_col.map(|_| layout(BAR_WIDTH)) {
+        Some((w, true)) => (w, BAR_WIDTH),
+        _ => (layout(0).0, 0),
+    };
     let max = bar_col.map_or(0.0, |b| t.column_max(b));
     let line = |cells: &[String], bar: &str| {
         let mut s = String::new();
         for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
             // Text on the left, numbers on the right.
-            let _ = write!(s, "  {}", pad(&fit(c, *w), *w, i == 0 || text_col(i)));
+            let _ = write!(s, "  {}", pad(&fit(c, *w), *w, i == 0 || shrinkable[i]));
         }
         if !bar.is_empty() {
             let _ = write!(s, " {bar}");
@@ -255,7 +341,11 @@ fn top_text(out: &mut String, t: &TableResult, tz: i32) {
     let _ = writeln!(out, "{}", line(&header, ""));
     for (r, cells) in t.rows.iter().zip(&rows) {
         let bar = match bar_col.and_then(|b| r.get(b)).and_then(Cell::number) {
-            Some(v) if max > 0.0 => "█".repeat(((v / max) * bar_width as f64).round() as usize),
+            Some(v) if max > 0.0 && bar_width > 0 && v.is_finite() => {
+                // v / max is at most 1 for finite values, so the bar fits.
+                let n = ((v / max) * bar_width as f64).round().clamp(0.0, bar_width as f64);
+                "█".repeat(n as usize)
+            }
             _ => String::new(),
         };
         let _ = writeln!(out, "{}", line(cells, &bar));
@@ -281,16 +371,16 @@ pub fn render_markdown(report: &Report) -> String {
     if let Some(p) = &report.previous_range {
         let _ = writeln!(out, "- compared with: {}", range_text(p, tz));
     }
-    let _ = writeln!(out, "- sources: {}", report.sources.join(", "));
+    let _ = writeln!(out, "- sources: {}", md(&report.sources.join(", ")));
     let _ = writeln!(
         out,
         "- {} rows from {} objects, {} malformed lines",
         report.rows, report.objects, report.malformed
     );
     for panel in &report.panels {
-        let _ = writeln!(out, "\n## {}\n", panel.title.trim_end_matches('.'));
+        let _ = writeln!(out, "\n## {}\n", clean(panel.title.trim_end_matches('.')));
         for t in &panel.tables {
-            let _ = writeln!(out, "### {}\n", t.title);
+            let _ = writeln!(out, "### {}\n", clean(&t.title));
             if t.rows.is_empty() {
                 let _ = writeln!(out, "Nothing in this range.\n");
                 continue;
@@ -304,9 +394,9 @@ pub fn render_markdown(report: &Report) -> String {
                 );
                 let _ = writeln!(out, "|---|---:|{}", if compare { "---:|---:|" } else { "" });
                 for (name, v, prev) in Report::figures(t) {
-                    let _ = write!(out, "| {name} | {} |", text(&v, tz, false));
+                    let _ = write!(out, "| {} | {} |", md(&name), md(&text(&v, tz, false)));
                     if let Some(p) = prev {
-                        let _ = write!(out, " {} | {} |", text(&p, tz, false), percent(change(&v, &p)));
+                        let _ = write!(out, " {} | {} |", md(&text(&p, tz, false)), percent(change(&v, &p)));
                     }
                     out.push('\n');
                 }
@@ -318,7 +408,9 @@ pub fn render_markdown(report: &Report) -> String {
                 );
                 let _ = writeln!(out, "|{}", "---|".repeat(t.columns.len()));
                 for r in &t.rows {
-                    let cells: Vec<String> = r.iter().map(|c| md(&text(c, tz, false))).collect();
+                    let cells: Vec<String> = (0..t.columns.len())
+                        .map(|i| r.get(i).map_or_else(String::new, |c| md(&text(c, tz, false))))
+                        .collect();
                     let _ = writeln!(out, "| {} |", cells.join(" | "));
                 }
             }
@@ -395,9 +487,14 @@ pub fn render_json(report: &Report) -> String {
     let _ = write!(out, ",\"sources\":[{}]", sources.join(","));
     let _ = write!(
         out,
-        ",\"scan\":{{\"rows\":{},\"objects\":{},\"malformed_lines\":{}}}",
+        ",\"scan\":{{\"rows\":{},\"objects\":{},\"malformed_lines\":{}",
         report.rows, report.objects, report.malformed
     );
+    if !report.unreadable.is_empty() {
+        let skipped: Vec<String> = report.unreadable.iter().map(|s| json_str(s)).collect();
+        let _ = write!(out, ",\"unreadable_objects\":[{}]", skipped.join(","));
+    }
+    out.push('}');
     out.push_str(",\"panels\":{");
     for (i, panel) in report.panels.iter().enumerate() {
         if i > 0 {
@@ -433,3 +530,7 @@ pub fn render_json(report: &Report) -> String {
     out.push_str("}}\n");
     out
 }
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

@@ -8,13 +8,13 @@
 //! margin for late records, touches the range. Rows are still filtered
 //! exactly later, so a pruned answer equals the unpruned one.
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{StreamExt, stream};
+use object_store::ObjectMeta;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 use edgelog_parse::time::{DAY_MS, days_from_civil};
 
-use super::{Source, SourceError, describe_store_error};
+use super::{HeadError, Source, SourceError};
 use crate::config::TimeRange;
 
 /// How a dialect names its objects, as far as listing needs to know.
@@ -98,24 +98,20 @@ pub async fn list_objects(
 ) -> Result<Listing, SourceError> {
     let mut listing = Listing::default();
     let single = src.glob.is_none() && !src.base.as_ref().is_empty() && !src.location.ends_with('/');
-    let metas = match single.then(|| src.store.head(&src.base)) {
-        Some(head) => match head.await {
+    let local = src.display_prefix == "/";
+    let metas = if !single {
+        walk(src, template, range, margin_ms, &mut listing).await?
+    } else {
+        match src.reader.head(&src.base, &src.location).await {
             Ok(meta) => {
                 listing.list_calls += 1;
                 vec![meta]
             }
-            Err(object_store::Error::NotFound { .. }) => walk(src, template, range, margin_ms, &mut listing).await?,
+            Err(HeadError::NotFound(_)) => walk(src, template, range, margin_ms, &mut listing).await?,
             // A local folder is not an object; list it.
-            Err(_) if src.display_prefix == "/" => walk(src, template, range, margin_ms, &mut listing).await?,
-            Err(e) => {
-                return Err(SourceError::Storage {
-                    action: "read",
-                    location: src.location.clone(),
-                    why: describe_store_error(&e),
-                });
-            }
-        },
-        None => walk(src, template, range, margin_ms, &mut listing).await?,
+            Err(HeadError::Other(_)) if local => walk(src, template, range, margin_ms, &mut listing).await?,
+            Err(HeadError::Other(e)) => return Err(e),
+        }
     };
     if metas.is_empty() && listing.folders_pruned == 0 {
         return Err(SourceError::NotFound {
@@ -175,23 +171,15 @@ async fn walk(
     margin_ms: i64,
     listing: &mut Listing,
 ) -> Result<Vec<ObjectMeta>, SourceError> {
-    let store = src.store.as_ref();
+    let reader = &src.reader;
     let root = (!src.base.as_ref().is_empty()).then(|| src.base.clone());
-    let list_err = |dir: &Option<Path>, e: object_store::Error| SourceError::Storage {
-        action: "list",
-        location: match dir {
-            Some(d) if d.as_ref() != src.base.as_ref() => src.display(d),
-            _ => src.location.clone(),
-        },
-        why: describe_store_error(&e),
+    let shown = |dir: &Option<Path>| match dir {
+        Some(d) if d.as_ref() != src.base.as_ref() => src.display(d),
+        _ => src.location.clone(),
     };
     if range.is_unbounded() || !template.date_folders {
         listing.list_calls += 1;
-        return store
-            .list(root.as_ref())
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(|e| list_err(&root, e));
+        return reader.list(root.as_ref(), &shown(&root)).await;
     }
     let offset_ms = i64::from(template.folder_offset_secs) * 1000;
     let touches = |start_day: i64, end_day: i64| {
@@ -206,15 +194,15 @@ async fn walk(
         let batch: Vec<_> = queue.drain(..queue.len().min(LIST_CONCURRENCY)).collect();
         let results: Vec<_> = stream::iter(batch)
             .map(|(dir, level)| async move {
-                let r = list_dir(store, dir.as_ref()).await;
+                let r = reader.list_dir(dir.as_ref(), &shown(&dir)).await;
                 (dir, level, r)
             })
             .buffer_unordered(LIST_CONCURRENCY)
             .collect()
             .await;
-        for (dir, level, result) in results {
+        for (_, level, result) in results {
             listing.list_calls += 1;
-            let (dirs, objs) = result.map_err(|e| list_err(&dir, e))?;
+            let (dirs, objs) = result?;
             objects.extend(objs);
             for child in dirs {
                 let name = child.filename().unwrap_or_default();
@@ -250,11 +238,6 @@ async fn walk(
         }
     }
     Ok(objects)
-}
-
-async fn list_dir(store: &dyn ObjectStore, dir: Option<&Path>) -> object_store::Result<(Vec<Path>, Vec<ObjectMeta>)> {
-    let r = store.list_with_delimiter(dir).await?;
-    Ok((r.common_prefixes, r.objects))
 }
 
 /// A folder name made only of digits: its length and value.

@@ -12,10 +12,10 @@ use std::time::Duration;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+use object_store::{ClientOptions, RetryConfig};
 
 use super::credentials::{Environment, resolve};
-use super::{Source, SourceError};
+use super::{Source, SourceError, StoreReader};
 use crate::config::StorageOptions;
 
 /// A parsed location, before any store is built.
@@ -201,7 +201,7 @@ pub(super) fn open(raw: &str, loc: Location, opts: &StorageOptions, env: &Enviro
             })?;
             Ok(Source {
                 location: raw.to_string(),
-                store: Arc::new(LocalFileSystem::new()),
+                reader: StoreReader::new(Arc::new(LocalFileSystem::new()), opts.io),
                 base: base_path,
                 glob: compile_glob(raw, glob)?,
                 display_prefix: "/".into(),
@@ -219,19 +219,17 @@ pub(super) fn open(raw: &str, loc: Location, opts: &StorageOptions, env: &Enviro
             let mut b = AmazonS3Builder::new()
                 .with_bucket_name(&bucket)
                 .with_region(&s.region)
+                // Every retry and timeout is ours (reader.rs), where it is
+                // counted and explained; a body is timed per piece there, not
+                // as a whole, so a large object on a slow link is not cut.
                 .with_retry(RetryConfig {
-                    backoff: BackoffConfig {
-                        init_backoff: Duration::from_millis(100),
-                        max_backoff: Duration::from_secs(2),
-                        base: 2.0,
-                    },
-                    max_retries: 3,
-                    retry_timeout: Duration::from_secs(20),
+                    max_retries: 0,
+                    ..RetryConfig::default()
                 })
                 .with_client_options(
                     ClientOptions::new()
-                        .with_connect_timeout(Duration::from_secs(5))
-                        .with_timeout(Duration::from_secs(120))
+                        .with_connect_timeout(Duration::from_secs(5).min(opts.io.io_timeout))
+                        .with_timeout_disabled()
                         .with_allow_http(s.allow_http),
                 )
                 .with_allow_http(s.allow_http);
@@ -259,7 +257,7 @@ pub(super) fn open(raw: &str, loc: Location, opts: &StorageOptions, env: &Enviro
             })?;
             Ok(Source {
                 location: raw.to_string(),
-                store: Arc::new(store),
+                reader: StoreReader::new(Arc::new(store), opts.io),
                 base: Path::from(prefix.as_str()),
                 glob: compile_glob(raw, glob)?,
                 display_prefix: format!("s3://{bucket}/"),

@@ -9,14 +9,13 @@
 pub mod credentials;
 mod listing;
 mod location;
+mod reader;
 
-use std::sync::Arc;
-
-use object_store::ObjectStore;
 use object_store::path::Path;
 
 pub use listing::{KeyTemplate, ListedObject, Listing, list_objects};
 pub use location::{Location, parse_location};
+pub use reader::{HeadError, MAX_EVENTS, RetryEvent, RetryLog, StoreReader, retry_log, set_verbose};
 
 use crate::config::StorageOptions;
 
@@ -58,8 +57,8 @@ pub enum SourceError {
 pub struct Source {
     /// The location as the user wrote it.
     pub location: String,
-    /// The store holding the objects.
-    pub store: Arc<dyn ObjectStore>,
+    /// The store holding the objects, read with retries.
+    pub reader: StoreReader,
     /// The folder (or single object) the location names.
     pub base: Path,
     /// Keys below `base` must match this, when the location has a glob.

@@ -43,6 +43,10 @@ pub fn trailer_size(gz: &[u8]) -> usize {
     })
 }
 
+/// The most bytes one byte of deflate data can stand for: a 258-byte match
+/// coded in two bits.
+const MAX_DEFLATE_RATIO: usize = 1032;
+
 /// A libdeflate decompressor (reusable across objects of one thread).
 pub struct Inflater {
     raw: NonNull<sys::libdeflate_decompressor>,
@@ -84,7 +88,13 @@ impl Inflater {
             }
             // The last member's trailer holds its size mod 2^32: a good first
             // guess for single-member objects; grow on demand otherwise.
-            let mut want = trailer_size(gz).max(rest.len() * 4).max(64 * 1024);
+            // Fuzzing found that the guess must be capped: four damaged or
+            // hostile trailer bytes made a 20-byte input reserve up to 4 GiB
+            // (`gunzip_does_not_trust_the_trailer_size`). Deflate expands at
+            // most 1032:1, so no member in `rest` can need more than that;
+            // real trailers are under the cap, so their guess is unchanged.
+            let most = rest.len().saturating_mul(MAX_DEFLATE_RATIO);
+            let mut want = trailer_size(gz).min(most).max(rest.len() * 4).max(64 * 1024);
             loop {
                 out.reserve(want);
                 let spare = out.spare_capacity_mut();
@@ -147,6 +157,31 @@ mod tests {
         assert_eq!(out, b"x");
         inf.gunzip(&gzip(b""), &mut out).unwrap();
         assert!(out.is_empty());
+    }
+
+    /// Found by the `inflate` fuzz target: an input whose last four bytes
+    /// claimed ~1.6 GiB (`1f 8b b3 63`, or a damaged trailer of a gzipped
+    /// empty text) reserved that much before libdeflate saw the data was bad.
+    #[test]
+    fn gunzip_does_not_trust_the_trailer_size() {
+        let mut inf = Inflater::new().unwrap();
+        let mut out = Vec::new();
+        assert_eq!(
+            inf.gunzip(&[0x1f, 0x8b, 0xb3, 0x63], &mut out),
+            Err(InflateError::BadData)
+        );
+        assert!(out.capacity() <= 64 * 1024, "reserved {}", out.capacity());
+        let mut lying = gzip(b"");
+        let n = lying.len();
+        lying[n - 1] = 0xff; // the size: 4 GiB - 16 MiB
+        assert_eq!(inf.gunzip(&lying, &mut out), Err(InflateError::BadData));
+        assert!(out.capacity() <= 64 * 1024, "reserved {}", out.capacity());
+        // A true trailer is still the first guess: one call, no regrowth.
+        let big = vec![b'a'; 1 << 20];
+        let mut out = Vec::new();
+        inf.gunzip(&gzip(&big), &mut out).unwrap();
+        assert_eq!(out, big);
+        assert!(out.capacity() < 2 << 20, "reserved {}", out.capacity());
     }
 
     #[test]
