@@ -143,10 +143,7 @@ fn printable(batch: &RecordBatch) -> Result<RecordBatch> {
         }
         let text = arrow::compute::cast(col, &DataType::Utf8)?;
         let text = text.as_string::<i32>();
-        let cleaned: StringArray = text
-            .iter()
-            .map(|v| v.map(|v| crate::report::render::clean(v)))
-            .collect();
+        let cleaned: StringArray = text.iter().map(|v| v.map(crate::report::render::clean)).collect();
         columns.push(Arc::new(cleaned) as ArrayRef);
         fields.push(Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8)));
     }

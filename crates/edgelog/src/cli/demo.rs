@@ -68,7 +68,8 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     };
     if args.generate_only {
         let g = generate(&cfg)?;
-        println!("files {} lines {}", g.files, g.lines);
+        use std::io::Write;
+        writeln!(std::io::stdout(), "files {} lines {}", g.files, g.lines)?;
     } else {
         run_demo(&cfg, &mut std::io::stdout().lock()).await?;
     }

@@ -63,7 +63,10 @@ impl Fault {
 
     fn describe(&self) -> String {
         match self {
-            Fault::Store(e) => describe_fault(e),
+            // A lasting fault keeps the wording (and hints) of every other
+            // storage error; a transient one says what the storage did.
+            Fault::Store(e) if transient(e) => describe_fault(e),
+            Fault::Store(e) => describe_store_error(e),
             Fault::NoAnswer(t) => format!("no answer within {}", seconds(*t)),
             Fault::Stalled { after, timeout } => {
                 format!(
@@ -140,7 +143,7 @@ fn describe_fault(e: &object_store::Error) -> String {
     }
     use object_store::client::HttpErrorKind as K;
     match kind {
-        Some(K::Connect) => format!("cannot connect: {innermost}"),
+        Some(K::Connect) => format!("cannot connect: {innermost} (is the endpoint right and reachable?)"),
         Some(K::Timeout) => format!("timed out: {innermost}"),
         Some(_) => format!("the transfer broke: {innermost}"),
         None => describe_store_error(e),
