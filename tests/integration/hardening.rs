@@ -52,6 +52,9 @@ fn data_sets(tmp: &Path) -> Vec<(String, Vec<String>)> {
     generate(&demo, 2, 6, 400, 0.01, 0.02);
     sets.push(("demo".to_string(), vec![demo.to_str().unwrap().to_string()]));
     sets.push(("fixture".to_string(), vec![fixture()]));
+    let quirky_dir = tmp.join("quirky");
+    quirky(&quirky_dir);
+    sets.push(("quirky".to_string(), vec![quirky_dir.to_str().unwrap().to_string()]));
     let formats = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/formats");
     let corpus = shared_dir().join("corpus");
     for dir in [formats, corpus] {
@@ -71,6 +74,50 @@ fn data_sets(tmp: &Path) -> Vec<(String, Vec<String>)> {
         }
     }
     sets
+}
+
+/// Sakura objects as nobody would write them on purpose: invalid UTF-8,
+/// CRLF, a 200 KB path, terminal escapes and markup in the user agent, an
+/// IPv6 client and a 32-character request id, multi-member gzip, an empty
+/// object, a cut last line, wild status codes and byte counts.
+fn quirky(dir: &Path) {
+    let day = dir.join("q.example/2024/11/27");
+    std::fs::create_dir_all(&day).unwrap();
+    let line = |minute: u32, ip: &str, path: &str, status: &str, bytes: &str, ua: &str| {
+        format!(
+            "{{\"time\":\"2024-11-27T10:{minute:02}:00+09:00\",\"http_host\":\"q.example\",\"remote_addr\":\"{ip}\",\"request\":\"GET {path} HTTP/1.1\",\"status\":\"{status}\",\"bytes_sent\":\"{bytes}\",\"x_cache\":\"MISS\",\"request_id\":\"0123456789abcdef0123456789abcdef\",\"user_agent\":\"{ua}\"}}"
+        )
+    };
+    let long_path = format!("/{}", "長い".repeat(50_000));
+    let mut a = String::new();
+    a += &line(
+        1,
+        "2001:db8:85a3:8d3:1319:8a2e:370:7348",
+        &long_path,
+        "503",
+        "18446744073709551615",
+        "<script>alert(1)</script>",
+    );
+    a += "\r\n";
+    a += &line(
+        2,
+        "192.0.2.1",
+        "/a",
+        "599",
+        "0",
+        "\\u001b[31mred\\u001b[0m \\u202e evil",
+    );
+    a += "\n";
+    a += &line(3, "::ffff:192.0.2.9", "/%00?x=%FF", "100", "1", "😀 あ");
+    a += "\n{\"time\":\"2024-11-27T10:04:00+09:00\",\"status\":\"5";
+    let mut bytes = a.into_bytes();
+    bytes.extend_from_slice(b"\n\xff\xfe not utf-8 \xc3\n");
+    std::fs::write(day.join("access-20241127T10.log"), &bytes).unwrap();
+    let b = line(5, "198.51.100.7", "/b", "500", "7", "curl/8");
+    let two_members = [gzip(b.as_bytes()), gzip(format!("\n{b}\n").as_bytes())].concat();
+    std::fs::write(day.join("access-20241127T11.log.gz"), two_members).unwrap();
+    std::fs::write(day.join("access-20241127T12.log.gz"), gzip(b"")).unwrap();
+    std::fs::write(day.join("access-20241127T13.log"), b"").unwrap();
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -130,6 +177,13 @@ fn every_panel_in_every_renderer_on_every_data_set() {
         no_panic(&run, &format!("{name} json"));
         let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         assert_eq!(v["edgelog_report"], 1, "{name}");
+        assert!(v["scan"]["rows"].as_u64().unwrap_or(0) > 0, "{name}: no rows read");
+        if name == "quirky" {
+            // Four whole records and the two-member object's two; the cut
+            // line and the bytes that are not UTF-8 are malformed.
+            assert_eq!(v["scan"]["rows"], 5, "{name}: {}", v["scan"]);
+            assert_eq!(v["scan"]["malformed_lines"], 2, "{name}: {}", v["scan"]);
+        }
     }
 }
 
