@@ -19,6 +19,19 @@ enum Piece {
     Var(usize, bool),
 }
 
+/// A piece of a compiled pattern, as [`Pattern::pieces`] lists them.
+#[cfg(any(test, feature = "fuzzing"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternPiece<'a> {
+    /// Literal text.
+    Lit(&'a str),
+    /// The next field (fields come in the order of [`Pattern::names`]).
+    Field {
+        /// It sits after a double quote, so it is matched as a quoted value.
+        quoted: bool,
+    },
+}
+
 /// One matched field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Matched<'a> {
@@ -109,11 +122,25 @@ impl Pattern {
         &self.names
     }
 
+    /// The pattern's pieces in order, for tests and fuzzing (which write
+    /// lines of the pattern and check that they match back).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn pieces(&self) -> impl Iterator<Item = PatternPiece<'_>> {
+        self.pieces.iter().map(|p| match p {
+            Piece::Lit(l) => PatternPiece::Lit(l),
+            Piece::Var(_, quoted) => PatternPiece::Field { quoted: *quoted },
+        })
+    }
+
     /// Matches `line`; `out` receives one value per name. Trailing blanks are
     /// allowed; anything else that does not fit is an error saying where.
     pub fn matches<'a>(&self, line: &'a str, out: &mut Vec<Matched<'a>>) -> Result<(), ParseError> {
         out.clear();
-        let line = line.trim_end_matches([' ', '\t']);
+        // Trailing blanks are ignored, but not cut off before matching: the
+        // literal before an empty last field may end in one (`%u %h` writes
+        // `- ` when %h is empty). Fuzzing found that such lines failed
+        // (`empty_last_field_after_a_blank_matches`).
+        let text_end = line.trim_end_matches([' ', '\t']).len();
         let b = line.as_bytes();
         let mut p = 0;
         let mut k = 0;
@@ -135,20 +162,36 @@ impl Pattern {
                         _ => None,
                     };
                     let end = match next {
-                        None => line.len(),
+                        None => text_end.max(p),
                         Some(l) if *quoted => {
+                            // The value ends where the next literal starts
+                            // outside an escape: mostly at the closing quote
+                            // (`"$request"`), but the literal after a field
+                            // that opens a quote need not be one
+                            // (`"$request_method $uri"`). Fuzzing found that
+                            // such fields never matched, as only quotes were
+                            // tried (`quoted_field_before_a_plain_literal_matches`).
+                            // Literals are never empty (see `PatternBuilder::lit`).
+                            let first = l.as_bytes()[0];
                             let mut j = p;
                             loop {
-                                // Jump to the next quote or backslash.
-                                match b.get(j..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
-                                    None => {
+                                // Jump to the literal's first byte or a backslash.
+                                match b.get(j..).and_then(|rest| memchr::memchr2(first, b'\\', rest)) {
+                                    None if first == b'"' => {
                                         return Err(ParseError::Shape(format!(
                                             "unclosed quote for {} at byte {p} (cut line?)",
                                             self.name_of(k)
                                         )));
                                     }
-                                    Some(i) if b[j + i] == b'\\' => j += i + 2,
+                                    None => {
+                                        return Err(ParseError::Shape(format!(
+                                            "line ends inside {} (expected {:?} after byte {p})",
+                                            self.name_of(k),
+                                            l
+                                        )));
+                                    }
                                     Some(i) if line[j + i..].starts_with(l) => break j + i,
+                                    Some(i) if b[j + i] == b'\\' => j += i + 2,
                                     Some(i) => j += i + 1,
                                 }
                             }
@@ -171,10 +214,10 @@ impl Pattern {
             }
             k += 1;
         }
-        if p != line.len() {
+        if p < text_end {
             return Err(ParseError::Shape(format!(
                 "unexpected text after the last field at byte {p}: {:?}",
-                cut(&line[p..])
+                cut(&line[p..text_end])
             )));
         }
         Ok(())
@@ -287,9 +330,20 @@ impl PatternBuilder {
         Ok(())
     }
 
-    fn build(self) -> Result<Pattern, String> {
+    fn build(mut self) -> Result<Pattern, String> {
         if self.names.is_empty() {
             return Err("the log format has no fields".into());
+        }
+        // A format that ends in blanks (`%h %u ` or `'$remote_addr\t'`)
+        // matched none of the lines it writes while `matches` cut a line's
+        // trailing blanks before matching; fuzzing found it
+        // (`format_ending_in_blanks_matches_its_lines`). Trailing blanks are
+        // optional in lines, so they are dropped from formats too.
+        if let Some(Piece::Lit(l)) = self.pieces.last_mut() {
+            l.truncate(l.trim_end_matches([' ', '\t']).len());
+            if l.is_empty() {
+                self.pieces.pop();
+            }
         }
         Ok(Pattern {
             pieces: self.pieces,
@@ -353,5 +407,69 @@ mod tests {
         assert!(texts(&n, "pm9.j51.com -").is_err());
         assert!(Pattern::nginx("$a$b").is_err());
         assert!(Pattern::apache("%Z").is_err());
+    }
+
+    /// Found by the `log_format` fuzz target: a field after a quote but
+    /// before some other literal (`"$request_method $request_uri"`) never
+    /// matched, since its end was only looked for at quotes.
+    #[test]
+    fn quoted_field_before_a_plain_literal_matches() {
+        let p = Pattern::nginx(r#""$request_method $request_uri" $status"#).unwrap();
+        let mut out = Vec::new();
+        p.matches(r#""GET /a b" 200"#, &mut out).unwrap();
+        let got: Vec<(&str, bool)> = out.iter().map(|m| (m.text, m.quoted)).collect();
+        assert_eq!(got, vec![("GET", true), ("/a b", false), ("200", false)]);
+        // Escapes still hide what they escape: `\|` is no separator.
+        let p = Pattern::nginx(r#""$a|$b""#).unwrap();
+        assert_eq!(texts(&p, r#""x\|y|z""#).unwrap(), vec![r#"x\|y"#, "z"]);
+        assert!(
+            texts(&p, r#""x y""#)
+                .unwrap_err()
+                .to_string()
+                .contains("line ends inside a")
+        );
+        // A quote then a quote, as before.
+        let p = Pattern::nginx(r#""$request" $status"#).unwrap();
+        assert_eq!(texts(&p, r#""GET /\" x" 200"#).unwrap(), vec![r#"GET /\" x"#, "200"]);
+        assert!(
+            texts(&p, r#""GET 200"#)
+                .unwrap_err()
+                .to_string()
+                .contains("unclosed quote")
+        );
+    }
+
+    /// Found by the `log_format` fuzz target (` %h`, then `${remote_addr}
+    /// [$time_local]\x7f\0\0\0 %h`): a line whose last field is empty
+    /// after a literal ending in a blank did not match, since the blank was
+    /// cut off with the line's trailing blanks before the literal was seen.
+    #[test]
+    fn empty_last_field_after_a_blank_matches() {
+        let p = Pattern::apache(" %h").unwrap();
+        assert_eq!(texts(&p, " ").unwrap(), vec![""]);
+        assert_eq!(texts(&p, " 1.2.3.4 \t").unwrap(), vec!["1.2.3.4"]);
+        let p = Pattern::nginx("$remote_user $args").unwrap();
+        assert_eq!(texts(&p, "- ").unwrap(), vec!["-", ""]);
+        assert_eq!(texts(&p, "- a=1 ").unwrap(), vec!["-", "a=1"]);
+        assert!(texts(&p, "-").is_err());
+        let p = Pattern::nginx("$remote_addr [$time_local]").unwrap();
+        assert_eq!(texts(&p, "1.2.3.4 [x] \t").unwrap(), vec!["1.2.3.4", "x"]);
+        let e = texts(&p, "1.2.3.4 [x] y ").unwrap_err().to_string();
+        assert!(e.ends_with("at byte 11: \" y\""), "{e}");
+    }
+
+    /// Found by the `log_format` fuzz target (`%A\t`): a format ending in a
+    /// blank matched none of its own lines, since the matcher drops a line's
+    /// trailing blanks and then missed the format's last literal.
+    #[test]
+    fn format_ending_in_blanks_matches_its_lines() {
+        let p = Pattern::apache("%A\t").unwrap();
+        assert_eq!(texts(&p, "10.0.0.1\t").unwrap(), vec!["10.0.0.1"]);
+        assert_eq!(texts(&p, "10.0.0.1").unwrap(), vec!["10.0.0.1"]);
+        let p = Pattern::nginx("$remote_addr [$time_local] ").unwrap();
+        assert_eq!(texts(&p, "1.2.3.4 [x] ").unwrap(), vec!["1.2.3.4", "x"]);
+        assert_eq!(texts(&p, "1.2.3.4 [x]").unwrap(), vec!["1.2.3.4", "x"]);
+        let p = Pattern::nginx(r#""$request" "#).unwrap();
+        assert_eq!(texts(&p, r#""GET / HTTP/1.1" "#).unwrap(), vec!["GET / HTTP/1.1"]);
     }
 }

@@ -302,7 +302,10 @@ pub fn key_hour(key: &str) -> Option<i64> {
     let name = key.rsplit('/').next()?;
     let rest = name.strip_prefix("access-")?;
     let b = rest.as_bytes();
-    if b.len() < 15 || b[8] != b'T' || !rest[11..].starts_with(".log") {
+    // Bytes, not `&rest[11..]`: fuzzing found that a key with a non-ASCII
+    // character across byte 11 panicked there (`key_hour_with_a_non_ascii_hour_is_none`).
+    // Once `.log` is there, byte 15 starts a character.
+    if b.len() < 15 || b[8] != b'T' || !b[11..].starts_with(b".log") {
         return None;
     }
     let suffix = &rest[15..];
@@ -403,6 +406,21 @@ mod tests {
             "x/access-2024112XT13.log.gz",
             "x/access-20241127T13.txt",
             "access-",
+        ] {
+            assert_eq!(key_hour(bad), None, "{bad}");
+        }
+    }
+
+    /// Found by the `sakura_line` fuzz target: `x/access-20241127T\u{FFFD}3.log.zst`
+    /// (a character of several bytes where the hour goes) panicked slicing
+    /// the name at byte 11.
+    #[test]
+    fn key_hour_with_a_non_ascii_hour_is_none() {
+        for bad in [
+            "x/access-20241127T\u{FFFD}3.log.zst",
+            "access-20241127T\u{e9}.log",
+            "access-20241127T1\u{e9}.log",
+            "access-\u{FFFD}\u{FFFD}gzT\u{FFFD}gzs",
         ] {
             assert_eq!(key_hour(bad), None, "{bad}");
         }

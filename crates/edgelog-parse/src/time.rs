@@ -155,6 +155,13 @@ pub fn parse_offset(s: &str) -> Option<i32> {
     if s.eq_ignore_ascii_case("z") || s.eq_ignore_ascii_case("utc") {
         return Some(0);
     }
+    // Only `±HH[[:]MM]` may follow `00:00` below. Fuzzing found that other
+    // text was read as part of the time instead: `:30` as 30 seconds (an
+    // offset of -30 s), `:00.5` or nothing at all as UTC
+    // (`offset_must_start_with_a_sign`).
+    if !s.starts_with(['+', '-']) {
+        return None;
+    }
     parse_iso8601(&format!("1970-01-01T00:00{s}"), 0).map(|ms| (-ms / 1000) as i32)
 }
 
@@ -237,5 +244,18 @@ mod tests {
         assert_eq!(parse_offset("UTC"), Some(0));
         assert_eq!(parse_offset("Z"), Some(0));
         assert_eq!(parse_offset("Tokyo"), None);
+    }
+
+    /// Found by the `times` fuzz target: text after `00:00` that is not a
+    /// zone was read as seconds, a fraction, or no zone (UTC).
+    #[test]
+    fn offset_must_start_with_a_sign() {
+        for bad in ["", ":30", ":00", ":59.999", ":00.5+09:00", ".5", "T", " +09:00"] {
+            assert_eq!(parse_offset(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_offset("+05"), Some(18_000));
+        assert_eq!(parse_offset("-23:59"), Some(-86_340));
+        assert_eq!(parse_offset("+24:00"), None);
+        assert_eq!(parse_offset("z"), Some(0));
     }
 }
