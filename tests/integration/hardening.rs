@@ -268,6 +268,10 @@ fn bad_flag_values_are_refused_at_the_door() {
         (q(&["-f", big.to_str().unwrap()]), "longer than"),
         (q(&["-f", "/nonexistent/q.sql"]), "cannot read SQL file"),
         (
+            q(&["--out", sql_dir.path().to_str().unwrap(), "SELECT 1"]),
+            "is a folder",
+        ),
+        (
             vec!["report".into(), "--from".into(), dir.clone(), "nopanel".into()],
             "unknown panel",
         ),

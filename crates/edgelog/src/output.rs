@@ -5,10 +5,10 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -30,10 +30,16 @@ pub struct PipeAware<W>(pub W);
 
 impl<W: Write> Write for PipeAware<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
         self.0.write(buf).inspect_err(note_broken_pipe)
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
         self.0.flush().inspect_err(note_broken_pipe)
     }
 }
@@ -53,32 +59,90 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
         })
 }
 
+/// Set when the run is being interrupted: writes to stdout stop at once, so
+/// that nothing (not even a buffered half record) follows the interruption.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Marks the run interrupted (Ctrl-C): stdout takes no more bytes, and
+/// every uncommitted [`AtomicFile`] is removed.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let pending = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|p| p.into_inner()));
+    for tmp in pending {
+        let _ = std::fs::remove_file(tmp);
+    }
+}
+
+/// Temporary files not yet committed, for [`interrupt`] to remove even when
+/// the command cannot be unwound.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn forget_pending(tmp: &Path) {
+    PENDING.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| p != tmp);
+}
+
 /// A file written under a temporary name beside its final one and renamed
 /// into place by [`AtomicFile::commit`]: a failed, interrupted or crashed run
-/// never leaves a half-written file under the name the user gave. Dropped
-/// without a commit (an error, Ctrl-C), the temporary file is removed.
+/// never leaves a half-written file under the name the user gave (and an
+/// existing file there survives a failed run). Dropped without a commit (an
+/// error, Ctrl-C), the temporary file is removed. A name that is not a
+/// regular file (`/dev/stdout`, a FIFO, a symlink) is written directly.
 pub struct AtomicFile {
     path: PathBuf,
-    tmp: PathBuf,
+    /// The temporary name, or `None` when writing to `path` directly.
+    tmp: Option<PathBuf>,
     file: Option<BufWriter<File>>,
+    committed: bool,
 }
 
 impl AtomicFile {
     /// Creates the temporary file beside `path` (same folder, so the rename
-    /// stays on one file system).
+    /// stays on one file system), with the permissions of the file it will
+    /// replace.
     pub fn create(path: &Path) -> Result<Self> {
+        let what = || format!("cannot create {}", path.display());
+        let existing = std::fs::symlink_metadata(path).ok();
+        if existing.as_ref().is_some_and(|m| m.is_dir()) {
+            bail!("cannot write {}: it is a folder", path.display());
+        }
+        if existing.as_ref().is_some_and(|m| !m.is_file()) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .with_context(what)?;
+            return Ok(AtomicFile {
+                path: path.to_path_buf(),
+                tmp: None,
+                file: Some(BufWriter::with_capacity(256 * 1024, file)),
+                committed: false,
+            });
+        }
         let name = path
             .file_name()
             .with_context(|| format!("cannot write {}: not a file name", path.display()))?;
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(name);
-        tmp_name.push(format!(".edgelog-{}.tmp", std::process::id()));
+        tmp_name.push(format!(
+            ".edgelog-{}-{:08x}.tmp",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         let tmp = path.with_file_name(tmp_name);
-        let file = File::create(&tmp).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .with_context(what)?;
+        PENDING.lock().unwrap_or_else(|p| p.into_inner()).push(tmp.clone());
+        if let Some(m) = existing {
+            let _ = file.set_permissions(m.permissions());
+        }
         Ok(AtomicFile {
             path: path.to_path_buf(),
-            tmp,
+            tmp: Some(tmp),
             file: Some(BufWriter::with_capacity(256 * 1024, file)),
+            committed: false,
         })
     }
 
@@ -95,9 +159,16 @@ impl AtomicFile {
         let what = || format!("cannot write {}", self.path.display());
         if let Some(w) = self.file.take() {
             let file = w.into_inner().map_err(|e| e.into_error()).with_context(what)?;
-            file.sync_all().with_context(what)?;
+            if self.tmp.is_some() {
+                file.sync_all().with_context(what)?;
+            }
         }
-        std::fs::rename(&self.tmp, &self.path).with_context(what)
+        if let Some(tmp) = &self.tmp {
+            std::fs::rename(tmp, &self.path).with_context(what)?;
+            forget_pending(tmp);
+        }
+        self.committed = true;
+        Ok(())
     }
 }
 
@@ -116,8 +187,9 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
+        if let (false, Some(tmp)) = (self.committed, &self.tmp) {
+            let _ = std::fs::remove_file(tmp);
+            forget_pending(tmp);
         }
     }
 }
@@ -423,6 +495,7 @@ mod tests {
 
     #[test]
     fn an_uncommitted_file_leaves_nothing_behind() {
+        use std::os::unix::fs::FileTypeExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
         {
@@ -440,5 +513,19 @@ mod tests {
         f.commit().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A failed run leaves the earlier file as it was.
+        {
+            let mut f = AtomicFile::create(&path).unwrap();
+            f.write_all(b"partial").unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A folder is refused before anything is written; a device is written directly.
+        let err = AtomicFile::create(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("is a folder"), "{err}");
+        let mut null = AtomicFile::create(Path::new("/dev/null")).unwrap();
+        null.write_all(b"gone").unwrap();
+        null.commit().unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
     }
 }

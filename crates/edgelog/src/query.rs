@@ -42,10 +42,10 @@ pub async fn run_query(cfg: &QueryConfig, out: &mut (dyn Write + Send)) -> Resul
             eprintln!("edgelog: malformed: {s}");
         }
         for s in &totals.unreadable {
-            eprintln!("edgelog: unreadable, skipped: {s}");
+            eprintln!("edgelog: unreadable, skipped: {}", crate::report::render::clean(s));
         }
         if let Some(line) = retry_summary() {
-            eprintln!("{line}");
+            eprintln!("{}", crate::report::render::clean(&line));
         }
     }
     if !cfg.quiet {

@@ -94,7 +94,7 @@ pub fn exit_code(outcome: Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(e) if crate::output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("edgelog: {}", error_message(&e));
+            eprintln!("edgelog: {}", crate::report::render::clean(&error_message(&e)));
             ExitCode::from(2)
         }
     }
@@ -118,6 +118,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // Ctrl-C normally drops the command at its next await (below); a command
+    // stuck in synchronous work (a blocked write, reading stdin, generating
+    // data) is ended here instead, from a worker thread, after a moment.
+    let _watchdog = runtime.spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            crate::output::interrupt();
+            eprintln!("edgelog: interrupted");
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+    });
     // A panic on this thread was reported by the hook; it must not unwind
     // out of main (exit 101), and the runtime must still be shut down.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -139,10 +150,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
                 }
             };
             // Ctrl-C drops the command where it stands: its streams stop, its
-            // temporary files are removed, and nothing more is printed.
+            // temporary files are removed, and nothing more is printed (stdout
+            // takes no more bytes before the command and its buffers go).
+            let mut command = std::pin::pin!(command);
             tokio::select! {
-                outcome = command => Some(outcome),
-                _ = tokio::signal::ctrl_c() => None,
+                outcome = &mut command => Some(outcome),
+                _ = tokio::signal::ctrl_c() => {
+                    crate::output::interrupt();
+                    None
+                }
             }
         })
     }));

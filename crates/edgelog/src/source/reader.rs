@@ -13,9 +13,10 @@
 //! - a lasting fault (not found, access denied, bad credentials) is not
 //!   retried.
 //!
-//! So the longest an unreadable object can hold a scan is about
+//! So the longest a storage that stops answering can hold a scan is about
 //! `(retries + 1) * io_timeout` plus at most `2 s * retries` of backoff
-//! (with the defaults, 4 * 30 s + 6 s). Every retry is noted in the
+//! (with the defaults, 4 * 30 s + 6 s) per object. A transfer that keeps
+//! delivering bytes, however slowly, is not cut. Every retry is noted in the
 //! process's retry log ([`retry_log`]), which `-v` prints.
 
 use std::ops::Range;
@@ -106,7 +107,7 @@ fn transient(e: &object_store::Error) -> bool {
                 }
                 cause = c.source();
             }
-            status_of(&e.to_string()).is_some_and(|s| s >= 500 || s == 429)
+            status_of(&e.to_string()).is_some_and(|s| s >= 500 || s == 429 || s == 408)
         }
         _ => false,
     }
@@ -191,7 +192,7 @@ impl StoreReader {
         let mut attempts = Attempts::new(self.policy);
         loop {
             match download(self.store.as_ref(), path, &mut state, self.policy.io_timeout).await {
-                Ok(()) => return Ok(state.buf.freeze()),
+                Ok(()) => return Ok(state.finish()),
                 Err(fault) => attempts
                     .after(fault, name, "read")
                     .await
@@ -356,22 +357,45 @@ impl Failure {
 #[derive(Debug, Default)]
 struct Download {
     buf: BytesMut,
+    /// A local file read in one piece (no copy).
+    whole: Option<Bytes>,
     etag: Option<String>,
     size: Option<u64>,
 }
 
-/// One attempt at the rest of an object.
+impl Download {
+    fn finish(self) -> Bytes {
+        self.whole.unwrap_or_else(|| self.buf.freeze())
+    }
+}
+
+/// One attempt at the rest of an object. A download resumes only when the
+/// object can be told unchanged (same etag and size); otherwise, or when the
+/// store refuses the range, it starts again from the first byte.
 async fn download(store: &dyn ObjectStore, path: &Path, state: &mut Download, io: Duration) -> Result<(), Fault> {
+    if state.etag.is_none() && !state.buf.is_empty() {
+        // Without an etag a changed object cannot be told: never splice.
+        state.buf.clear();
+    }
     let offset = state.buf.len() as u64;
+    if offset > 0 && Some(offset) == state.size {
+        // Every byte arrived before the fault.
+        return Ok(());
+    }
     let opts = GetOptions {
         range: (offset > 0).then_some(GetRange::Offset(offset)),
         ..Default::default()
     };
-    let result = tokio::time::timeout(io, store.get_opts(path, opts))
-        .await
-        .map_err(|_| Fault::NoAnswer(io))?
-        .map_err(Fault::Store)?;
-    if offset > 0 && result.meta.e_tag != state.etag {
+    let result = match tokio::time::timeout(io, store.get_opts(path, opts)).await {
+        Err(_) => return Err(Fault::NoAnswer(io)),
+        // 416: the object is shorter than what was read of it: replaced.
+        Ok(Err(e)) if offset > 0 && status_of(&e.to_string()) == Some(416) => {
+            *state = Download::default();
+            return Err(Fault::Changed);
+        }
+        Ok(r) => r.map_err(Fault::Store)?,
+    };
+    if offset > 0 && (result.meta.e_tag != state.etag || Some(result.meta.size) != state.size) {
         // Not the object whose first part we hold: start again.
         *state = Download::default();
         return Err(Fault::Changed);
@@ -380,15 +404,20 @@ async fn download(store: &dyn ObjectStore, path: &Path, state: &mut Download, io
     let size = result.meta.size;
     state.size = Some(size);
     if let GetResultPayload::File(..) = &result.payload {
-        // A local file: one read, no network to stall.
+        // A local file: one read, no network to stall, no copy.
         let bytes = result.bytes().await.map_err(Fault::Store)?;
+        if offset == 0 {
+            state.whole = Some(bytes);
+            return Ok(());
+        }
         state.buf.extend_from_slice(&bytes);
     } else {
         state
             .buf
             .reserve(usize::try_from(size.saturating_sub(offset)).unwrap_or(0));
         let mut stream = result.into_stream();
-        loop {
+        // Done at the last byte: a fault after it costs nothing.
+        while (state.buf.len() as u64) < size {
             match tokio::time::timeout(io, stream.next()).await {
                 Err(_) => {
                     return Err(Fault::Stalled {
@@ -451,7 +480,9 @@ pub fn set_verbose(on: bool) {
 fn note_retry(object: &str, action: &'static str, cause: &str, lost: Duration) {
     if VERBOSE.load(Ordering::Relaxed) {
         eprintln!(
-            "edgelog: retrying {action} of {object}: {cause} ({} lost)",
+            "edgelog: retrying {action} of {}: {} ({} lost)",
+            crate::report::render::clean(object),
+            crate::report::render::clean(cause),
             seconds(lost)
         );
     }
