@@ -10,7 +10,7 @@
 #   bench/fuzz.sh --seeds [TARGET...] only (re)build the seed corpora
 #
 # Targets (fuzz/fuzz_targets/*.rs): json_line sakura_line text_tokens
-# log_format times inflate inflate_damaged.
+# log_format times inflate inflate_damaged w3c_directives.
 #
 # Seed corpora are (re)built into fuzz/corpus/TARGET/ from tests/data/, from
 # ../shared/corpus/ beside the repository when it is there (real access logs),
@@ -38,7 +38,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FUZZ="$ROOT/fuzz"
 SHARED=$(cd "$ROOT/../shared/corpus" 2>/dev/null && pwd || echo "$ROOT/../shared/corpus")
 DATA="$ROOT/tests/data"
-ALL_TARGETS=(json_line sakura_line text_tokens log_format times inflate inflate_damaged)
+ALL_TARGETS=(json_line sakura_line text_tokens log_format times inflate inflate_damaged w3c_directives)
 
 usage() {
     sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -230,6 +230,19 @@ seed_log_format() {
     seed "$dir" conditions '%%h %%400,501{User-agent}i %%!200r %%{%%d/%%b/%%Y}t %%{msec}t %%T %%{ms}T %%%% "%%>s"\n1.2.3.4 ua GET 01/Jan/2024 1 2 3 %% "200"\n'
     seed "$dir" quoted-pair '"$request_method $request_uri" $status\n"GET /a b" 200\n'
     seed "$dir" bad-formats '$a$b\n%%Z\n${unclosed\n%%{x\n$\n%%'
+}
+
+seed_w3c_directives() {
+    local dir=$1 f
+    # Whole W3C / CloudFront files from the shared corpus: directives and entries.
+    for f in "${TEXT_FILES[@]}" "${GZ_FILES[@]}"; do
+        case $f in
+            */w3c_iis/* | */cloudfront_standard/* | */cloudfront_realtime/*)
+                content "$f" | head -c 8192 >"$dir/file-$(tag "$f")" ;;
+        esac
+    done
+    seed "$dir" iis '#Software: Microsoft IIS 4.0\n#Version: 1.0\n#Date: 2002-05-24 20:18:01\n#GMT-Offset: -0800\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n20:18:01 172.224.24.114 GET /Default.htm 200'
+    seed "$dir" odd '#Fields:\n#Date: 24/05/2002\n#GMT-Offset: +24:00\n#Start-Date: 2002-05-2\n# Fields: a b\n"quoted ""value""" + - x'
 }
 
 seed_times() {

@@ -18,6 +18,7 @@ pub mod request;
 pub mod sakura;
 pub mod text;
 pub mod time;
+pub mod w3c;
 
 pub use error::ParseError;
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use edgelog_parse::ParseError;
 use edgelog_parse::text::{Token, percent_decode, plus_to_space, quoted_tokens, unescape};
-use edgelog_parse::time::{HOUR_MS, days_from_civil, parse_iso8601, parse_offset};
+use edgelog_parse::time::{HOUR_MS, days_from_civil, parse_iso8601};
+use edgelog_parse::w3c::{Directive, parse_directive};
 
 use super::generic::{Canon, NativeCol, RowParser, TextFormat, Ty, Val, strip_port};
 use crate::source::KeyTemplate;
@@ -250,8 +251,10 @@ impl W3cFormat {
 
 /// The field ids of a `#Fields:` directive, if `line` is one.
 fn fields_directive(line: &str) -> Option<Vec<String>> {
-    let rest = line.strip_prefix("#Fields:")?;
-    Some(rest.split_ascii_whitespace().map(str::to_string).collect())
+    match parse_directive(line)? {
+        Directive::Fields(ids) => Some(ids.into_iter().map(str::to_string).collect()),
+        _ => None,
+    }
 }
 
 impl TextFormat for W3cFormat {
@@ -444,20 +447,14 @@ impl W3cParser {
     }
 
     fn directive(&mut self, line: &str) -> Result<(), ParseError> {
-        if let Some(fields) = fields_directive(line) {
-            return self.set_fields(&fields);
-        }
-        let (name, value) = line[1..].split_once(':').unwrap_or((&line[1..], ""));
-        let value = value.trim();
-        match name.trim() {
-            "Date" | "Start-Date" => {
-                self.date = value
-                    .get(..10)
-                    .filter(|d| parse_iso8601(d, 0).is_some())
-                    .map(str::to_string);
+        match parse_directive(line) {
+            Some(Directive::Fields(ids)) => {
+                let fields: Vec<String> = ids.into_iter().map(str::to_string).collect();
+                return self.set_fields(&fields);
             }
-            "GMT-Offset" => self.offset_secs = parse_offset(value).unwrap_or(0),
-            _ => {}
+            Some(Directive::Date(day)) => self.date = day.map(str::to_string),
+            Some(Directive::GmtOffset(secs)) => self.offset_secs = secs,
+            Some(Directive::Other) | None => {}
         }
         Ok(())
     }
