@@ -11,21 +11,8 @@
 
 #![no_main]
 
-use edgelog_parse::ParseError;
-use edgelog_parse::json::{RawStr, Value, scan_any, scan_object};
+use edgelog_parse::json::{Value, members, scan_object};
 use libfuzzer_sys::fuzz_target;
-
-type Members<'a> = Result<Vec<(RawStr<'a>, Value<'a>)>, ParseError>;
-
-fn members(line: &str, fast: bool) -> Members<'_> {
-    let mut out = Vec::new();
-    if fast {
-        scan_object(line, |k, v| out.push((k, v)))?;
-    } else {
-        scan_any(line, |k, v| out.push((k, v)))?;
-    }
-    Ok(out)
-}
 
 /// `inner` lies inside `outer` (it was borrowed from it).
 fn within(outer: &str, inner: &str) -> bool {

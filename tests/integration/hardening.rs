@@ -456,34 +456,25 @@ pub fn damaged_data(root: &Path) -> (PathBuf, Vec<String>, u64) {
     (data, names, rows)
 }
 
+/// `edgelog CMD --from FROM --format sakura EXTRA...`.
+fn sakura(cmd: &str, from: &str, extra: &[&str]) -> crate::harness::Run {
+    let mut args = vec![cmd, "--from", from, "--format", "sakura"];
+    args.extend_from_slice(extra);
+    edgelog(args)
+}
+
 #[test]
 fn damaged_objects_are_named_or_skipped_and_listed() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, damaged, rows) = damaged_data(tmp.path());
     let from = data.to_str().unwrap();
-    let run = edgelog([
-        "query",
-        "--from",
-        from,
-        "--format",
-        "sakura",
-        "SELECT count(*) FROM logs",
-    ]);
+    let run = sakura("query", from, &["SELECT count(*) FROM logs"]);
     let err = run.error();
     assert!(
         damaged.iter().any(|d| err.contains(d.as_str())) && err.contains("damaged or truncated gzip data"),
         "{err}"
     );
-    let run = edgelog([
-        "query",
-        "--from",
-        from,
-        "--format",
-        "sakura",
-        "--skip-unreadable",
-        "-v",
-        "SELECT count(*) FROM logs",
-    ]);
+    let run = sakura("query", from, &["--skip-unreadable", "-v", "SELECT count(*) FROM logs"]);
     let out = run.ok();
     assert_eq!(
         out.lines().nth(1).unwrap().trim(),
@@ -498,19 +489,14 @@ fn damaged_objects_are_named_or_skipped_and_listed() {
             run.stderr
         );
     }
-    let run = edgelog([
-        "report",
-        "--from",
-        from,
-        "--format",
-        "sakura",
-        "--skip-unreadable",
-        "-o",
-        "json",
-    ]);
+    let run = sakura("report", from, &["--skip-unreadable", "-o", "json"]);
     let v: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
     assert_eq!(v["scan"]["unreadable_objects"].as_array().map(Vec::len), Some(2));
     assert_eq!(v["scan"]["rows"], rows);
+    for output in ["table", "markdown", "html"] {
+        let run = sakura("report", from, &["--skip-unreadable", "-o", output]);
+        assert!(run.ok().contains("2 unreadable objects skipped"), "{output}");
+    }
 }
 
 #[test]
@@ -523,26 +509,9 @@ fn output_files_appear_whole_or_not_at_all() {
     let html = out_dir.join("r.html");
     let from = data.to_str().unwrap();
     // The query fails on a damaged object after writing rows: no file.
-    let run = edgelog([
-        "query",
-        "--from",
-        from,
-        "--format",
-        "sakura",
-        "--out",
-        csv.to_str().unwrap(),
-        "SELECT * FROM logs",
-    ]);
+    let run = sakura("query", from, &["--out", csv.to_str().unwrap(), "SELECT * FROM logs"]);
     run.error();
-    let run = edgelog([
-        "report",
-        "--from",
-        from,
-        "--format",
-        "sakura",
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+    let run = sakura("report", from, &["--html", html.to_str().unwrap()]);
     run.error();
     let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
     assert!(left.is_empty(), "nothing left behind: {left:?}");

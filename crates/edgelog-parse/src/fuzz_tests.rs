@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::json::{RawStr, Value, scan_any, scan_object};
+use crate::json::{Value, members, scan_object};
 use crate::request::split_request;
 use crate::sakura::{SakuraField, SakuraLine, Scratch, key_hour, parse_f64};
 use crate::time::{parse_epoch_secs, parse_iso8601};
@@ -30,18 +30,6 @@ fn parse_everything(line: &str) {
     let _ = parse_epoch_secs(line);
     let _ = key_hour(line);
     let _ = split_request(line);
-}
-
-/// Every member the scanner reports, or its error: used to hold the fast
-/// path of `scan_object` to the careful `scan_any`.
-fn members(line: &str, fast: bool) -> Result<Vec<(RawStr<'_>, Value<'_>)>, crate::ParseError> {
-    let mut out = Vec::new();
-    if fast {
-        scan_object(line, |k, v| out.push((k, v)))?;
-    } else {
-        scan_any(line, |k, v| out.push((k, v)))?;
-    }
-    Ok(out)
 }
 
 /// Writes `s` as a JSON string body the way a strict writer would, escaping

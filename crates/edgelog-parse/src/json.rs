@@ -124,6 +124,22 @@ fn scan_flat(line: &str, q: &mut Quotes, spans: &mut [[u32; 4]; FAST_MEMBERS]) -
     }
 }
 
+/// Every member the scanner reports for `line`, or its error: through the
+/// fast path of [`scan_object`] when `fast`, else through the careful
+/// [`scan_any`]. The two must always agree (the property tests and the fuzz
+/// target hold them to it).
+#[cfg(any(test, feature = "fuzzing"))]
+#[allow(clippy::type_complexity)]
+pub fn members(line: &str, fast: bool) -> Result<Vec<(RawStr<'_>, Value<'_>)>, ParseError> {
+    let mut out = Vec::new();
+    if fast {
+        scan_object(line, |k, v| out.push((k, v)))?;
+    } else {
+        scan_any(line, |k, v| out.push((k, v)))?;
+    }
+    Ok(out)
+}
+
 /// The careful path: any flat object, with escapes, numbers, literals and
 /// nested values, and a precise error for anything else. [`scan_object`]
 /// must report exactly what this does (the fuzz targets hold it to that).

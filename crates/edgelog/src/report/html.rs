@@ -79,11 +79,16 @@ pub fn render_html(report: &Report) -> String {
     let sources: Vec<String> = report.sources.iter().map(|s| escape(s)).collect();
     let _ = writeln!(
         out,
-        "<br>Sources: {}<br>{} rows from {} objects, {} malformed lines</p>",
+        "<br>Sources: {}<br>{} rows from {} objects, {} malformed lines{}</p>",
         sources.join(", "),
         report.rows,
         report.objects,
-        report.malformed
+        report.malformed,
+        report.unreadable.first().map_or(String::new(), |first| format!(
+            "<br>{} unreadable objects skipped, first: {}",
+            report.unreadable.len(),
+            escape(first)
+        ))
     );
     for panel in &report.panels {
         let _ = writeln!(

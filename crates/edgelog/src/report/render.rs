@@ -377,6 +377,14 @@ pub fn render_markdown(report: &Report) -> String {
         "- {} rows from {} objects, {} malformed lines",
         report.rows, report.objects, report.malformed
     );
+    if let Some(first) = report.unreadable.first() {
+        let _ = writeln!(
+            out,
+            "- {} unreadable objects skipped, first: {}",
+            report.unreadable.len(),
+            md(first)
+        );
+    }
     for panel in &report.panels {
         let _ = writeln!(out, "\n## {}\n", clean(panel.title.trim_end_matches('.')));
         for t in &panel.tables {

@@ -257,6 +257,25 @@ fn a_wide_errors_table_fits_40_80_and_200_columns() {
     }
 }
 
+/// A report of one traffic panel holding `table`.
+fn traffic_report(table: TableResult, offset_secs: i32) -> Report {
+    Report {
+        range: TimeRange::ALL,
+        offset_secs,
+        sources: vec!["s".into()],
+        rows: 1,
+        objects: 1,
+        malformed: 0,
+        unreadable: Vec::new(),
+        panels: vec![PanelResult {
+            name: "traffic".into(),
+            title: "Traffic".into(),
+            tables: vec![table],
+        }],
+        previous_range: None,
+    }
+}
+
 #[test]
 fn series_of_one_and_ten_thousand_buckets() {
     for n in [1usize, 10_000] {
@@ -276,21 +295,7 @@ fn series_of_one_and_ten_thousand_buckets() {
                 .collect(),
             previous: None,
         };
-        let mut report = Report {
-            range: TimeRange::ALL,
-            offset_secs: 0,
-            sources: vec!["s".into()],
-            rows: 1,
-            objects: 1,
-            malformed: 0,
-            unreadable: Vec::new(),
-            panels: vec![PanelResult {
-                name: "traffic".into(),
-                title: "Traffic".into(),
-                tables: vec![t],
-            }],
-            previous_range: None,
-        };
+        let mut report = traffic_report(t, 0);
         render_every_way(&report);
         report.finish_series();
         let buckets = report.panels[0].tables[0].rows.len();
@@ -305,28 +310,17 @@ fn wild_times_do_not_make_a_huge_series() {
         .iter()
         .map(|t| vec![Cell::Time(*t), Cell::Int(1)])
         .collect();
-    let mut report = Report {
-        range: TimeRange::ALL,
-        offset_secs: 50_400,
-        sources: Vec::new(),
-        rows: 5,
-        objects: 1,
-        malformed: 0,
-        unreadable: Vec::new(),
-        panels: vec![PanelResult {
-            name: "traffic".into(),
-            title: "Traffic".into(),
-            tables: vec![TableResult {
-                name: "m".into(),
-                title: "m".into(),
-                kind: Kind::Series,
-                columns: vec!["minute".into(), "requests".into()],
-                rows,
-                previous: None,
-            }],
-        }],
-        previous_range: None,
-    };
+    let mut report = traffic_report(
+        TableResult {
+            name: "m".into(),
+            title: "m".into(),
+            kind: Kind::Series,
+            columns: vec!["minute".into(), "requests".into()],
+            rows,
+            previous: None,
+        },
+        50_400,
+    );
     report.finish_series();
     let rows = &report.panels[0].tables[0].rows;
     assert!(rows.len() <= 49, "{} buckets", rows.len());
