@@ -16,8 +16,10 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use edgelog::config::{ScanOptions, StorageOptions, parse_duration_ms};
-use edgelog::session::build_session;
+use edgelog::config::parse_duration_ms;
+use edgelog::dialect::DialectSpec;
+use edgelog::engine::{LogSet, ScanRequest, TimeArg};
+use edgelog::session::new_context;
 use edgelog_parse::time::parse_iso8601;
 use sqllogictest::{DBOutput, DefaultColumnType};
 
@@ -73,19 +75,20 @@ fn shared_dir() -> PathBuf {
     }
 }
 
-fn options_of(file: &Path, data: &mut String) -> ScanOptions {
+/// The request a file asks for; the Sakura fixtures by default.
+fn options_of(file: &Path, data: &mut String) -> ScanRequest {
     let text = std::fs::read_to_string(file).unwrap();
-    let mut scan = ScanOptions::default();
+    let mut scan = ScanRequest::new(Vec::new(), DialectSpec::named("sakura"));
     let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests");
     if let Some(line) = text.lines().find_map(|l| l.strip_prefix("# options:")) {
         for opt in line.split_whitespace() {
             let (k, v) = opt.split_once('=').expect("options are --key=value");
             match k {
-                "--since" => scan.range.since = parse_iso8601(v, 9 * 3600),
-                "--until" => scan.range.until = parse_iso8601(v, 9 * 3600),
+                "--since" => scan.range.since = parse_iso8601(v, 9 * 3600).map(TimeArg::Ms),
+                "--until" => scan.range.until = parse_iso8601(v, 9 * 3600).map(TimeArg::Ms),
                 "--tz" => scan.tz = Some(v.to_string()),
                 "--prune-margin" => scan.prune_margin_ms = parse_duration_ms(v).unwrap(),
-                "--format" => scan.format = v.to_string(),
+                "--format" => scan.format = DialectSpec::parse(v),
                 "--from" => {
                     let path = match v.strip_prefix("shared:") {
                         Some(rest) => shared_dir().join(rest),
@@ -101,14 +104,17 @@ fn options_of(file: &Path, data: &mut String) -> ScanOptions {
 }
 
 async fn run_file(file: PathBuf, mut data: String) -> Result<(), String> {
-    let scan = options_of(&file, &mut data);
+    let mut request = options_of(&file, &mut data);
+    request.locations = vec![data];
     let mut runner = sqllogictest::Runner::new(move || {
-        let (data, scan) = (data.clone(), scan.clone());
+        let request = request.clone();
         async move {
-            let s = build_session(&[data], &scan, &StorageOptions::default(), None)
+            let logs = LogSet::open(&request)
                 .await
                 .map_err(|e| DataFusionError::External(e.into()))?;
-            Ok(Db { ctx: s.ctx })
+            let ctx = new_context(None)?;
+            logs.register(&ctx).map_err(|e| DataFusionError::External(e.into()))?;
+            Ok(Db { ctx })
         }
     });
     runner.with_column_validator(|_, _| true);

@@ -12,7 +12,7 @@ use crate::harness::{Cmd, Run, generate};
 use crate::s3::server::S3Server;
 
 #[path = "../support/fault_proxy.rs"]
-mod fault_proxy;
+pub(crate) mod fault_proxy;
 
 use fault_proxy::{Fault, FaultProxy, Rule, Target};
 

@@ -10,6 +10,7 @@ mod cli;
 mod corpus;
 mod faults;
 mod formats;
+mod frontdoor;
 mod hardening;
 mod html;
 mod peers;

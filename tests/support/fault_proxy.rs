@@ -83,9 +83,30 @@ pub struct Rule {
     pub times: usize,
 }
 
+/// One request the proxy saw, for tests that count requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// `GET`, `HEAD`, ...
+    pub method: String,
+    /// The request target: path and query.
+    pub target: String,
+    /// Whether it asked for a byte range (a `Range` header).
+    pub ranged: bool,
+}
+
+impl Seen {
+    /// Whether it lists a bucket.
+    pub fn is_list(&self) -> bool {
+        let (path, query) = self.target.split_once('?').unwrap_or((&self.target, ""));
+        self.method == "GET" && is_list(path, query)
+    }
+}
+
 /// State shared by the connections and the test.
 struct Shared {
     upstream: SocketAddr,
+    /// Every request, in arrival order.
+    seen: Mutex<Vec<Seen>>,
     rules: Vec<Rule>,
     /// Per rule: how often it fired, per object path ("" for LIST).
     used: Mutex<Vec<HashMap<String, usize>>>,
@@ -148,6 +169,7 @@ impl FaultProxy {
         let addr = listener.local_addr().expect("a bound address");
         let shared = Arc::new(Shared {
             upstream,
+            seen: Mutex::new(Vec::new()),
             used: Mutex::new(vec![HashMap::new(); rules.len()]),
             rules,
             faults: AtomicUsize::new(0),
@@ -200,6 +222,11 @@ impl FaultProxy {
         self.shared.faults.load(Ordering::SeqCst)
     }
 
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Seen> {
+        self.shared.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// How many requests were forwarded untouched so far.
     pub fn forwarded(&self) -> usize {
         self.shared.forwarded.load(Ordering::SeqCst)
@@ -231,6 +258,12 @@ async fn serve(mut client: TcpStream, state: &Shared) -> io::Result<()> {
     }
     body.truncate(body_len);
 
+    let ranged = lines(&head).any(|l| header_name(l).eq_ignore_ascii_case(b"range"));
+    state.seen.lock().unwrap_or_else(|p| p.into_inner()).push(Seen {
+        method: method.to_string(),
+        target: target.to_string(),
+        ranged,
+    });
     let fault = state.pick(method, target);
     match fault {
         Some(Fault::Status(code, s3_code)) => {

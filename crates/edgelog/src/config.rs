@@ -1,14 +1,14 @@
-//! Plain, validated configuration: what the CLI turns its flags into before
-//! any I/O. Nothing here knows about clap; the server and tests build these
-//! structs directly.
+//! Plain values every layer shares: time ranges, zones, storage settings,
+//! scan behaviour, output formats, durations. Nothing here knows about clap
+//! or about dialects (the request that names a dialect is
+//! [`crate::engine::ScanRequest`]); it imports nothing of this crate.
 
-use std::path::PathBuf;
-
-use edgelog_parse::time::parse_iso8601;
+use edgelog_parse::time::{parse_iso8601, parse_offset};
+use serde::{Deserialize, Serialize};
 
 /// A half-open time range `[since, until)` in epoch milliseconds; either end
 /// may be open.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeRange {
     /// Inclusive lower bound.
     pub since: Option<i64>,
@@ -95,7 +95,7 @@ impl OutputFormat {
 
 /// How hard a read from storage tries before it gives up (see
 /// `source/reader.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IoPolicy {
     /// Retries after the first attempt, for transient faults.
     pub retries: u32,
@@ -112,8 +112,10 @@ impl Default for IoPolicy {
     }
 }
 
-/// Where object-storage settings come from when flags give them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where object-storage settings come from when flags give them. Never
+/// holds a secret: keys come from the environment or `~/.aws`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StorageOptions {
     /// `--endpoint`: the S3 endpoint URL.
     pub endpoint: Option<String>,
@@ -127,13 +129,28 @@ pub struct StorageOptions {
     pub io: IoPolicy,
 }
 
-/// How the scan treats the data it reads.
+/// The zone times are shown in, and zone-less times read in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    /// As given: `UTC`, `+09:00`.
+    pub name: String,
+    /// Seconds east of UTC.
+    pub offset_secs: i32,
+}
+
+impl Zone {
+    /// `UTC`, `Z` or an offset such as `+09:00`; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Zone> {
+        Some(Zone {
+            name: name.to_string(),
+            offset_secs: parse_offset(name)?,
+        })
+    }
+}
+
+/// How the scan treats the data it reads, once the request is resolved.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
-    /// The format as given (`sakura`, `auto`, `nginx:...`).
-    pub format: String,
-    /// The dialect, once resolved (detected, or set up from a sample).
-    pub dialect: Option<std::sync::Arc<dyn crate::format::Dialect>>,
     /// Rows outside this range are not returned.
     pub range: TimeRange,
     /// How far around a time range objects are still read, for late records.
@@ -143,46 +160,12 @@ pub struct ScanOptions {
     /// An object that cannot be read is listed in the summary and skipped
     /// rather than an error.
     pub skip_unreadable: bool,
-    /// The zone times are shown in (`+09:00`, `UTC`); `None` is the dialect's own.
-    pub tz: Option<String>,
+    /// The zone times are shown in, and `WHERE` literals without one read in.
+    pub zone: Zone,
 }
 
-impl Default for ScanOptions {
-    fn default() -> Self {
-        ScanOptions {
-            format: "sakura".into(),
-            dialect: None,
-            range: TimeRange::ALL,
-            prune_margin_ms: 3_600_000,
-            strict: false,
-            skip_unreadable: false,
-            tz: None,
-        }
-    }
-}
-
-/// Everything `edgelog query` needs.
-#[derive(Debug, Clone)]
-pub struct QueryConfig {
-    /// The locations bound to the table `logs`.
-    pub locations: Vec<String>,
-    /// Scan behaviour.
-    pub scan: ScanOptions,
-    /// Object-storage settings from flags.
-    pub storage: StorageOptions,
-    /// The SQL to run.
-    pub sql: String,
-    /// How to write the results.
-    pub output: OutputFormat,
-    /// Write results here instead of standard output.
-    pub out_file: Option<PathBuf>,
-    /// No summary on stderr.
-    pub quiet: bool,
-    /// Listing, pruning and credential-source details on stderr.
-    pub verbose: bool,
-    /// Memory the query may use, in bytes.
-    pub memory_limit: Option<usize>,
-}
+/// The prune margin when none is given: an hour either side.
+pub const DEFAULT_PRUNE_MARGIN_MS: i64 = 3_600_000;
 
 /// Parses a duration such as `90s`, `15m`, `1h`, `7d` or `2h30m` to milliseconds.
 pub fn parse_duration_ms(s: &str) -> Option<i64> {

@@ -1,21 +1,25 @@
 //! edgelog: SQL, reports and alerts over web/CDN access logs where they
 //! live, on local disk or S3-compatible object storage.
 //!
-//! Follow the data: a location is opened by [`source`], its objects are
-//! listed and pruned by time, each object is decoded and parsed by
-//! [`mod@format`] into Arrow batches, DataFusion runs the SQL ([`session`],
-//! [`query`]), and [`output`] writes the rows
-//! ([`progress`] draws a bar on a terminal meanwhile). [`cli`] turns flags into the
-//! plain structs of [`config`]; [`demo`] makes sample data and answers.
+//! Follow the data: [`cli`] turns flags into a plain
+//! [`engine::ScanRequest`]; the [`engine`] opens it once (stores from
+//! [`source`], the dialect from [`dialect`], detected from a sample) and
+//! answers SQL and reports through DataFusion ([`session`], the [`scan`]
+//! of each object, [`functions`]); [`output`] and [`report`]'s renderers
+//! turn the answers into text, files and pages. [`config`] holds the plain
+//! values every layer shares; [`demo`] makes sample data.
 
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod format;
+pub mod dialect;
+pub mod engine;
 pub mod functions;
 pub mod output;
-pub mod progress;
-pub mod query;
 pub mod report;
+pub mod scan;
 pub mod session;
 pub mod source;
+
+#[cfg(test)]
+mod layout_tests;

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use crate::config::{StorageOptions, TimeRange};
-use crate::format::detect::{decide, detect_objects};
-use crate::source::open_location;
+use crate::config::StorageOptions;
+use crate::dialect::detect::decide;
+use crate::engine::detect;
 
 /// Flags of `edgelog detect`.
 #[derive(Debug, Args)]
@@ -39,12 +39,7 @@ pub async fn run(args: DetectArgs) -> Result<ExitCode> {
         allow_http: args.allow_http,
         io: Default::default(),
     };
-    let sources = args
-        .locations
-        .iter()
-        .map(|l| open_location(l, &storage))
-        .collect::<Result<Vec<_>, _>>()?;
-    let verdicts = detect_objects(&sources, &TimeRange::ALL).await?;
+    let verdicts = detect(&args.locations, &storage).await?;
     let mut out = crate::output::PipeAware(std::io::stdout().lock());
     for (sample, verdict) in &verdicts {
         match verdict {
@@ -54,7 +49,8 @@ pub async fn run(args: DetectArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     // The verdict for the location as a whole, or why there is none.
-    let (d, how) = decide(verdicts)?;
-    writeln!(out, "format: {} ({how})", d.name())?;
+    let (spec, how) = decide(verdicts).map_err(anyhow::Error::msg)?;
+    let name = spec.build().map_err(anyhow::Error::msg)?.name();
+    writeln!(out, "format: {name} ({how})")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use crate::format::{dialect, dialects};
+use super::scope::format_text;
+use crate::dialect::DialectSpec;
+use crate::dialect::names;
 
 /// Flags of `edgelog formats`.
 #[derive(Debug, Args)]
@@ -16,10 +18,15 @@ pub struct FormatsArgs {
 }
 
 pub fn run(args: FormatsArgs) -> Result<ExitCode> {
-    let list = match &args.name {
-        None => dialects(),
-        Some(n) => vec![dialect(n).map_err(anyhow::Error::msg)?],
+    let specs = match &args.name {
+        None => names().into_iter().map(DialectSpec::named).collect(),
+        Some(n) => vec![DialectSpec::parse(&format_text(n)?)],
     };
+    let list = specs
+        .iter()
+        .map(DialectSpec::build)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     // Written, not printed: `edgelog formats | head` ends quietly.
     let mut out = crate::output::PipeAware(std::io::stdout().lock());
     for d in list {

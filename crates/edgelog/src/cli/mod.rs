@@ -1,11 +1,15 @@
 //! The command line: clap derive types, one file per subcommand, each
-//! turning its flags into a plain config from `config.rs` before any I/O.
-//! No clap type leaves this module.
+//! turning its flags into plain data (a [`crate::engine::ScanRequest`])
+//! before any I/O, asking the engine, and showing the answer. All printing
+//! happens here and in the renderers (`output.rs`, `report/render*`); the
+//! only I/O of its own is reading its inputs (SQL files, format files,
+//! stdin) and writing outputs. No clap type leaves this module.
 
 mod demo;
 mod detect;
 mod formats;
 mod functions;
+mod progress;
 mod query;
 mod report;
 mod scope;
@@ -180,7 +184,12 @@ pub fn error_message(e: &anyhow::Error) -> String {
     use datafusion::error::DataFusionError;
     let mut parts = Vec::new();
     for cause in e.chain() {
-        if let Some(df) = cause.downcast_ref::<DataFusionError>() {
+        let df = cause.downcast_ref::<DataFusionError>().or_else(|| {
+            cause
+                .downcast_ref::<crate::engine::Error>()
+                .and_then(|e| e.as_datafusion())
+        });
+        if let Some(df) = df {
             parts.push(datafusion_message(df));
             break;
         }

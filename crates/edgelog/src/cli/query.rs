@@ -1,16 +1,20 @@
-//! `edgelog query`: flags -> [`QueryConfig`] -> [`run_query`].
+//! `edgelog query`: flags -> a [`ScanRequest`] and SQL -> the engine's
+//! [`QueryService::query`] -> rows written by `output.rs`, the summary on
+//! stderr.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use super::scope::{ScopeArgs, now_ms};
-use crate::config::{OutputFormat, QueryConfig};
-use crate::output::{AtomicFile, PipeAware};
-use crate::query::run_query;
+use super::progress::ProgressBarGuard;
+use super::scope::{ScopeArgs, Verbosity, now_ms, open_logs, retry_summary};
+use crate::config::OutputFormat;
+use crate::engine::{QueryService, ScanRequest};
+use crate::output::{AtomicFile, PipeAware, write_stream};
+use crate::report::render::clean;
 
 /// Flags of `edgelog query`.
 #[derive(Debug, Args)]
@@ -47,7 +51,8 @@ impl QueryArgs {
         Ok(sql)
     }
 
-    async fn into_config(self, sql: String) -> Result<QueryConfig> {
+    /// The checked flags: what to read, how to show it, where to write it.
+    fn into_parts(self) -> Result<(ScanRequest, Verbosity, OutputFormat, Option<PathBuf>)> {
         let output = match &self.output {
             Some(name) => OutputFormat::from_name(name)
                 .with_context(|| format!("bad --output {name:?}: use one of {}", OutputFormat::NAMES.join(", ")))?,
@@ -57,18 +62,8 @@ impl QueryArgs {
         if output == OutputFormat::Parquet && self.out.is_none() && std::io::stdout().is_terminal() {
             bail!("parquet is binary: write it with --out FILE or pipe it");
         }
-        let scope = self.scope.into_scope(now_ms()).await?;
-        Ok(QueryConfig {
-            locations: scope.locations,
-            scan: scope.scan,
-            storage: scope.storage,
-            sql,
-            output,
-            out_file: self.out,
-            quiet: scope.quiet,
-            verbose: scope.verbose,
-            memory_limit: scope.memory_limit,
-        })
+        let (request, shown) = self.scope.into_request(now_ms())?;
+        Ok((request, shown, output, self.out))
     }
 }
 
@@ -119,19 +114,69 @@ fn read_stdin_sql() -> Result<String> {
 
 pub async fn run(args: QueryArgs) -> Result<ExitCode> {
     let sql = args.read_sql(read_stdin_sql)?;
-    let cfg = args.into_config(sql).await?;
-    match &cfg.out_file {
+    let (request, shown, output, out_file) = args.into_parts()?;
+    let logs = open_logs(&request, shown).await?;
+    let service = QueryService::new(logs);
+    match &out_file {
         // Written under a temporary name and renamed at the end: an error or
         // Ctrl-C never leaves a half-written file.
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
-            run_query(&cfg, &mut file).await?;
+            answer(&service, &sql, output, shown, &mut file).await?;
             file.commit()?;
         }
         None => {
             let mut out = std::io::BufWriter::with_capacity(64 * 1024, PipeAware(std::io::stdout()));
-            run_query(&cfg, &mut out).await?;
+            answer(&service, &sql, output, shown, &mut out).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `sql`, writes the rows to `out` and says on stderr what was read:
+/// the summary (unless `-q`), and under `-v` the sources, the selection,
+/// skipped objects, malformed samples and storage retries.
+async fn answer(
+    service: &QueryService,
+    sql: &str,
+    output: OutputFormat,
+    shown: Verbosity,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
+    let logs = service.logs();
+    if shown.verbose {
+        for (location, settings) in logs.sources() {
+            eprintln!("edgelog: source {location}: {settings}");
+        }
+    }
+    let run = service.query(sql).await?;
+    let bar = ProgressBarGuard::start(
+        run.scan.stats().clone(),
+        !shown.quiet && std::io::stderr().is_terminal(),
+    );
+    let rows = write_stream(run.stream, output, out).await?;
+    drop(bar);
+    let totals = run.scan.totals();
+    if shown.verbose {
+        eprintln!(
+            "edgelog: selected {} objects of {} candidates; {} date folders not listed; {} result rows",
+            totals.selected, totals.candidates, totals.folders_pruned, rows
+        );
+        for s in &totals.skipped {
+            eprintln!("edgelog: skipped (not a {} object): {s}", logs.dialect_name());
+        }
+        for s in totals.samples.iter().skip(1) {
+            eprintln!("edgelog: malformed: {s}");
+        }
+        for s in &totals.unreadable {
+            eprintln!("edgelog: unreadable, skipped: {}", clean(s));
+        }
+        if let Some(line) = retry_summary() {
+            eprintln!("{line}");
+        }
+    }
+    if !shown.quiet {
+        eprintln!("{}", totals.summary());
+    }
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! `edgelog report`: flags -> [`ReportConfig`] -> [`run_report`] -> a renderer.
+//! `edgelog report`: flags -> a [`crate::engine::ScanRequest`] and panels
+//! -> the engine's [`QueryService::report`] -> a renderer.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,12 +8,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use super::scope::{ScopeArgs, now_ms};
-use crate::config::{TimeRange, parse_duration_ms};
+use super::scope::{ScopeArgs, now_ms, open_logs, retry_summary};
+use crate::engine::{Compare, QueryService};
 use crate::output::{AtomicFile, PipeAware};
+use crate::report::choose_panels;
 use crate::report::html::render_html;
 use crate::report::render::{MIN_WIDTH, WIDTH, render_json, render_markdown, render_table};
-use crate::report::{ReportConfig, choose_panels, run_report};
 
 /// Flags of `edgelog report`.
 #[derive(Debug, Args)]
@@ -38,24 +39,6 @@ pub struct ReportArgs {
     width: Option<usize>,
 }
 
-/// The window to compare `range` with.
-pub fn compare_range(range: TimeRange, how: &str, now: i64) -> Result<TimeRange> {
-    let Some(since) = range.since else {
-        bail!("--compare needs a time range: give --last, or --since (and --until)");
-    };
-    let until = range.until.unwrap_or(now);
-    let shift = if how == "previous" {
-        until - since
-    } else {
-        parse_duration_ms(how)
-            .with_context(|| format!("bad --compare {how:?}: use previous or a duration such as 7d"))?
-    };
-    Ok(TimeRange {
-        since: Some(since - shift),
-        until: Some(until - shift),
-    })
-}
-
 /// The width the table is laid out for: `--width`, else `$COLUMNS`, else 80.
 fn table_width(flag: Option<usize>) -> Result<usize> {
     match flag {
@@ -70,40 +53,26 @@ fn table_width(flag: Option<usize>) -> Result<usize> {
 }
 
 pub async fn run(args: ReportArgs) -> Result<ExitCode> {
-    let now = now_ms();
     let output = args.output.as_str();
     if !matches!(output, "table" | "markdown" | "json" | "html") {
         bail!("bad --output {output:?}: use one of table, markdown, json, html");
     }
     let width = table_width(args.width)?;
-    choose_panels(&args.panels)?;
-    let scope = args.scope.into_scope(now).await?;
-    let mut range = scope.scan.range;
-    let compare = match &args.compare {
-        Some(how) => {
-            // Both windows must be closed for the comparison to be fair.
-            range.until = Some(range.until.unwrap_or(now));
-            Some(compare_range(range, how, now)?)
-        }
-        None => None,
-    };
-    let mut scan = scope.scan.clone();
-    scan.range = range;
-    let cfg = ReportConfig {
-        locations: scope.locations.clone(),
-        scan,
-        storage: scope.storage.clone(),
-        panels: args.panels,
-        compare,
-        memory_limit: scope.memory_limit,
-        offset_secs: scope.offset_secs,
-    };
-    let report = run_report(&cfg).await?;
+    let panels = choose_panels(&args.panels).map_err(anyhow::Error::msg)?;
+    let compare = args
+        .compare
+        .as_deref()
+        .map(Compare::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let (request, shown) = args.scope.into_request(now_ms())?;
+    let logs = open_logs(&request, shown).await?;
+    let report = QueryService::new(logs).report(&panels, compare).await?;
     // The page first, on its own: it never depends on the other renderers,
     // and it appears under its name whole or not at all.
     if let Some(path) = &args.html {
         AtomicFile::write_all_to(path, render_html(&report).as_bytes())?;
-        if !scope.quiet {
+        if !shown.quiet {
             eprintln!("edgelog: wrote {}", path.display());
         }
     }
@@ -123,21 +92,21 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
                 .context("cannot write the report")?;
         }
     }
-    if !scope.quiet && report.malformed > 0 {
+    if !shown.quiet && report.malformed > 0 {
         eprintln!(
             "edgelog: {} malformed lines (see `edgelog query -v` for samples)",
             report.malformed
         );
     }
-    if !scope.quiet && !report.unreadable.is_empty() {
+    if !shown.quiet && !report.unreadable.is_empty() {
         eprintln!(
             "edgelog: {} unreadable objects skipped, first: {}",
             report.unreadable.len(),
             report.unreadable[0]
         );
     }
-    if scope.verbose
-        && let Some(line) = crate::query::retry_summary()
+    if shown.verbose
+        && let Some(line) = retry_summary()
     {
         eprintln!("{line}");
     }

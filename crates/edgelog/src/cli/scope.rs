@@ -1,13 +1,16 @@
 //! The flags that say what to read and how, shared by `query` and `report`:
-//! locations, format, time range, storage, strictness and verbosity.
+//! locations, format, time range, storage, strictness and verbosity. They
+//! become a [`ScanRequest`] without any I/O on the logs; opening it is the
+//! engine's.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use edgelog_parse::time::parse_offset;
 
-use crate::config::{IoPolicy, ScanOptions, StorageOptions, TimeRange, parse_duration_ms, parse_time_arg};
-use crate::format::detect::resolve;
-use crate::source::open_location;
+use crate::config::{IoPolicy, StorageOptions, parse_duration_ms};
+use crate::dialect::DialectSpec;
+use crate::engine::{LogSet, RangeSpec, ScanRequest, TimeArg};
+use crate::report::render::clean;
+use crate::source::RetryEvent;
 
 /// What to read: shared by every command that scans logs.
 #[derive(Debug, Args)]
@@ -68,23 +71,13 @@ pub struct ScopeArgs {
     pub memory_limit: Option<usize>,
 }
 
-/// The checked scope.
-#[derive(Debug, Clone)]
-pub struct Scope {
-    /// Locations to read.
-    pub locations: Vec<String>,
-    /// Format, range, margin, strictness, zone.
-    pub scan: ScanOptions,
-    /// Endpoint, region, profile.
-    pub storage: StorageOptions,
-    /// The zone times are shown in, as seconds east of UTC.
-    pub offset_secs: i32,
-    /// `-q`.
+/// The flags of a scope that are about showing, not reading.
+#[derive(Debug, Clone, Copy)]
+pub struct Verbosity {
+    /// `-q`: no summary.
     pub quiet: bool,
-    /// `-v`.
+    /// `-v`: sources, listing, samples, retries.
     pub verbose: bool,
-    /// Bytes.
-    pub memory_limit: Option<usize>,
 }
 
 /// Most retries `--retries` takes: beyond this a fault is not transient.
@@ -93,6 +86,27 @@ const MAX_RETRIES: u32 = 20;
 /// Now, in epoch milliseconds.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// The text of `--format`: as given, or the contents of `@FILE`.
+pub fn format_text(arg: &str) -> Result<String> {
+    match arg.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|t| t.trim().to_string())
+            .map_err(|e| anyhow::anyhow!("cannot read format file {path}: {e}")),
+        None => Ok(arg.to_string()),
+    }
+}
+
+/// Prints one storage retry as it happens (`-v`).
+fn print_retry(e: &RetryEvent) {
+    eprintln!(
+        "edgelog: retrying {} of {}: {} ({:.1} s lost)",
+        e.action,
+        clean(&e.object),
+        clean(&e.cause),
+        e.lost.as_secs_f64()
+    );
 }
 
 impl ScopeArgs {
@@ -114,8 +128,9 @@ impl ScopeArgs {
         })
     }
 
-    /// Checks every flag, with `now_ms` as the end of `--last`.
-    pub async fn into_scope(self, now_ms: i64) -> Result<Scope> {
+    /// Checks every flag, with `now_ms` as the end of `--last`, and turns
+    /// them into the request; nothing is read yet.
+    pub fn into_request(self, now_ms: i64) -> Result<(ScanRequest, Verbosity)> {
         if self.from.is_empty() {
             bail!("no location: give --from PATH, s3://BUCKET/PREFIX or https://...");
         }
@@ -138,64 +153,65 @@ impl ScopeArgs {
         if self.memory_limit == Some(0) {
             bail!("bad --memory-limit 0: give the MiB the query may use, e.g. 2048");
         }
-        crate::source::set_verbose(self.verbose);
-        let sources = self
-            .from
-            .iter()
-            .map(|l| open_location(l, &storage))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Detection lists only date folders near the range when one is given
-        // with a zone; zone-less times are read in the detected zone below.
-        let hint = TimeRange {
-            since: self.since.as_deref().and_then(|t| parse_time_arg(t, 0, now_ms)),
-            until: self.until.as_deref().and_then(|t| parse_time_arg(t, 0, now_ms)),
-        };
-        let hint = if self.last.is_some() { TimeRange::ALL } else { hint };
-        let (d, how) = resolve(&self.format, &sources, &hint).await?;
-        if self.verbose {
-            eprintln!("format: {} ({how})", d.name());
-        }
-        let tz_text = self.tz.clone().unwrap_or_else(|| d.default_tz().to_string());
-        let Some(offset) = parse_offset(&tz_text) else {
-            bail!("bad --tz {tz_text:?}: use UTC or an offset such as +09:00");
-        };
-        let time = |flag: &str, v: &Option<String>| -> Result<Option<i64>> {
-            v.as_ref()
-                .map(|t| {
-                    parse_time_arg(t, offset, now_ms).with_context(|| {
-                        format!("bad --{flag} {t:?}: use ISO 8601 such as 2024-11-27T13:00+09:00 or 2024-11-27")
-                    })
-                })
-                .transpose()
-        };
-        let mut range = TimeRange {
-            since: time("since", &self.since)?,
-            until: time("until", &self.until)?,
-        };
-        if let Some(d) = last {
-            range.since = Some(range.until.unwrap_or(now_ms).saturating_sub(d));
-        }
-        if let (Some(s), Some(u)) = (range.since, range.until)
-            && s >= u
-        {
-            bail!("--since must be before --until");
-        }
-        Ok(Scope {
+        let format = DialectSpec::parse(&format_text(&self.format)?);
+        let request = ScanRequest {
             locations: self.from,
-            scan: ScanOptions {
-                format: self.format,
-                dialect: Some(d),
-                range,
-                prune_margin_ms: margin,
-                strict: self.strict,
-                skip_unreadable: self.skip_unreadable,
-                tz: self.tz,
+            format,
+            range: RangeSpec {
+                since: self.since.map(TimeArg::Text),
+                until: self.until.map(TimeArg::Text),
+                last_ms: last,
+                now_ms: Some(now_ms),
             },
+            prune_margin_ms: margin,
+            tz: self.tz,
+            strict: self.strict,
+            skip_unreadable: self.skip_unreadable,
             storage,
-            offset_secs: offset,
+            memory_limit: self.memory_limit.map(|m| m * 1024 * 1024),
+        };
+        let shown = Verbosity {
             quiet: self.quiet,
             verbose: self.verbose,
-            memory_limit: self.memory_limit.map(|m| m * 1024 * 1024),
-        })
+        };
+        Ok((request, shown))
     }
+}
+
+/// Opens `request`, saying under `-v` how the format was chosen and which
+/// settings each location uses; each storage retry is shown as it happens.
+pub async fn open_logs(request: &ScanRequest, shown: Verbosity) -> Result<LogSet> {
+    crate::source::on_retry(shown.verbose.then_some(print_retry as fn(&RetryEvent)));
+    let logs = LogSet::open(request).await?;
+    if shown.verbose {
+        eprintln!("format: {} ({})", logs.dialect_name(), logs.how());
+    }
+    Ok(logs)
+}
+
+/// What the storage retries of this run cost, for `-v`: `edgelog: 3
+/// storage retries, 1.2 s lost (object: cause, ...)`; `None` without any.
+pub fn retry_summary() -> Option<String> {
+    let log = crate::source::retry_log();
+    if log.retries == 0 {
+        return None;
+    }
+    let mut causes: Vec<String> = Vec::new();
+    for e in &log.events {
+        let c = format!("{} {}: {}", e.action, e.object, e.cause);
+        if !causes.contains(&c) {
+            causes.push(c);
+        }
+    }
+    let more = if log.events.len() < log.retries as usize {
+        ", ..."
+    } else {
+        ""
+    };
+    Some(clean(&format!(
+        "edgelog: {} storage retries, {:.1} s lost ({}{more})",
+        log.retries,
+        log.lost.as_secs_f64(),
+        causes.join("; ")
+    )))
 }

@@ -8,12 +8,13 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::config::{OutputFormat, QueryConfig, ScanOptions, StorageOptions, TimeRange};
-use crate::query::run_query;
+use crate::config::{OutputFormat, TimeRange};
+use crate::dialect::DialectSpec;
+use crate::engine::{QueryService, ScanRequest};
+use crate::output::write_stream;
 use crate::report::html::render_html;
+use crate::report::panels;
 use crate::report::render::render_table;
-use crate::report::{ReportConfig, run_report};
-use edgelog_parse::sakura::SAKURA_OFFSET_SECS;
 use edgelog_parse::time::parse_iso8601;
 pub use generate::{GenerateConfig, Generated, generate};
 
@@ -65,6 +66,8 @@ pub async fn run_demo(gen_cfg: &GenerateConfig, out: &mut dyn Write) -> Result<(
         started.elapsed().as_secs_f64()
     )?;
     let from = format!("{}/", dir.trim_end_matches('/'));
+    // Opened once; the one-hour question re-scopes it.
+    let all = QueryService::open(&ScanRequest::new(vec![from.clone()], DialectSpec::named("sakura"))).await?;
     for (i, (title, flags, sql)) in QUESTIONS.iter().enumerate() {
         let mut range = TimeRange::ALL;
         if !flags.is_empty() {
@@ -74,23 +77,12 @@ pub async fn run_demo(gen_cfg: &GenerateConfig, out: &mut dyn Write) -> Result<(
         let sep = if flags.is_empty() { "" } else { " " };
         writeln!(out, "## {title}\n$ edgelog query --from {from}{sep}{flags} \"{sql}\"")?;
         out.flush()?;
-        let cfg = QueryConfig {
-            locations: vec![from.clone()],
-            scan: ScanOptions {
-                range,
-                ..ScanOptions::default()
-            },
-            storage: StorageOptions::default(),
-            sql: sql.to_string(),
-            output: OutputFormat::Table,
-            out_file: None,
-            quiet: true,
-            verbose: false,
-            memory_limit: None,
-        };
-        let buf = SharedBuf::default();
-        let totals = run_query(&cfg, &mut buf.clone()).await?;
-        out.write_all(&buf.take())?;
+        let service = QueryService::new(all.logs().with_range(range));
+        let run = service.query(sql).await?;
+        let mut buf = Vec::new();
+        write_stream(run.stream, OutputFormat::Table, &mut buf).await?;
+        let totals = run.scan.totals();
+        out.write_all(&buf)?;
         if i == 0 || !flags.is_empty() {
             writeln!(
                 out,
@@ -109,16 +101,7 @@ pub async fn run_demo(gen_cfg: &GenerateConfig, out: &mut dyn Write) -> Result<(
         writeln!(out)?;
     }
     writeln!(out, "## The overview report\n$ edgelog report overview --from {from}")?;
-    let report = run_report(&ReportConfig {
-        locations: vec![from.clone()],
-        scan: ScanOptions::default(),
-        storage: StorageOptions::default(),
-        panels: Vec::new(),
-        compare: None,
-        memory_limit: None,
-        offset_secs: SAKURA_OFFSET_SECS,
-    })
-    .await?;
+    let report = all.report(&panels(), None).await?;
     let html_path = gen_cfg.out.join("report.html");
     crate::output::AtomicFile::write_all_to(&html_path, render_html(&report).as_bytes())?;
     let mut overview = report.clone();
@@ -135,25 +118,4 @@ pub async fn run_demo(gen_cfg: &GenerateConfig, out: &mut dyn Write) -> Result<(
     )?;
     writeln!(out, "Every panel: edgelog report --from {from}   (-o markdown | json)")?;
     Ok(())
-}
-
-/// A byte buffer several owners can write to (the query writes, the demo reads).
-#[derive(Clone, Default)]
-struct SharedBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl SharedBuf {
-    fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-}
-
-impl Write for SharedBuf {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

@@ -32,7 +32,7 @@ pub fn path_of(url: &str) -> &str {
 pub fn host_of(url: &str) -> Option<String> {
     let (auth, _) = split_authority(url);
     let auth = auth?;
-    let host = crate::format::generic::strip_port(auth);
+    let host = crate::dialect::generic::strip_port(auth);
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 

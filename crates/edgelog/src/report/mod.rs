@@ -2,10 +2,12 @@
 //!
 //! A panel is a SQL file in `panels/` over the canonical columns, so every
 //! dialect gets it; a file holds one or more queries, each introduced by
-//! `-- query: NAME (KIND) TITLE`. [`run_report`] reads the logs once
-//! ([`shared`]) and answers every query of every chosen panel from that one
-//! pass; [`render`] turns the result into text, Markdown or JSON, [`html`]
-//! into one self-contained page.
+//! `-- query: NAME (KIND) TITLE`. [`run_panels`] reads the `logs` of a
+//! session once ([`shared`]) and answers every query of every chosen panel
+//! from that one pass (the engine's `QueryService::report` calls it per
+//! window); [`model`] is the result; [`render`] turns it into text,
+//! Markdown or JSON, [`html`] into one self-contained page. Only the
+//! renderers make text; nothing here prints.
 
 pub mod html;
 pub mod model;
@@ -14,13 +16,12 @@ pub mod shared;
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
 use arrow::datatypes::{Field, Schema};
-use datafusion::physical_plan::collect;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::physical_plan::{ExecutionPlan, collect, execute_stream};
 use datafusion::prelude::SessionContext;
 
-use crate::config::{ScanOptions, StorageOptions, TimeRange};
-use crate::session::build_session;
+use crate::dialect::canonical::reported_columns;
 pub use model::{Cell, Kind, PanelResult, Report, TableResult};
 use shared::SharedScan;
 
@@ -37,22 +38,6 @@ const PANEL_FILES: &[(&str, &str)] = &[
     ("hosts", include_str!("panels/hosts.sql")),
     ("errors", include_str!("panels/errors.sql")),
     ("slow", include_str!("panels/slow.sql")),
-];
-
-/// The canonical columns the panels read; `request_id` is NULL for
-/// dialects that do not log one.
-const COLUMNS: &[&str] = &[
-    "time",
-    "host",
-    "client_ip",
-    "method",
-    "path",
-    "status",
-    "bytes",
-    "cache_status",
-    "referer",
-    "user_agent",
-    "request_time",
 ];
 
 /// One query of a panel.
@@ -112,27 +97,8 @@ fn parse_panel(name: &'static str, text: &str) -> Panel {
     Panel { name, title, queries }
 }
 
-/// What to report on.
-#[derive(Debug, Clone)]
-pub struct ReportConfig {
-    /// Locations to read.
-    pub locations: Vec<String>,
-    /// Format, time range, margin, zone.
-    pub scan: ScanOptions,
-    /// Endpoint, region, profile.
-    pub storage: StorageOptions,
-    /// Panel names; empty means all.
-    pub panels: Vec<String>,
-    /// The window to compare with, if any.
-    pub compare: Option<TimeRange>,
-    /// Bytes the queries may use.
-    pub memory_limit: Option<usize>,
-    /// The zone times are shown in, seconds east of UTC.
-    pub offset_secs: i32,
-}
-
-/// The panels a report names, checked.
-pub fn choose_panels(names: &[String]) -> Result<Vec<Panel>> {
+/// The panels a report names, checked; all of them when none is named.
+pub fn choose_panels(names: &[String]) -> Result<Vec<Panel>, String> {
     let all = panels();
     if names.is_empty() {
         return Ok(all);
@@ -140,7 +106,7 @@ pub fn choose_panels(names: &[String]) -> Result<Vec<Panel>> {
     names
         .iter()
         .map(|n| {
-            all.iter().find(|p| p.name == n).cloned().with_context(|| {
+            all.iter().find(|p| p.name == n).cloned().ok_or_else(|| {
                 let known: Vec<_> = all.iter().map(|p| p.name).collect();
                 format!("unknown panel {n:?} (known: {})", known.join(", "))
             })
@@ -148,39 +114,22 @@ pub fn choose_panels(names: &[String]) -> Result<Vec<Panel>> {
         .collect()
 }
 
-/// Runs the report, and the comparison window when asked.
-pub async fn run_report(cfg: &ReportConfig) -> Result<Report> {
-    let chosen = choose_panels(&cfg.panels)?;
-    let mut report = run_window(cfg, &chosen, cfg.scan.range).await?;
-    // An empty comparison window is a fact worth showing; an empty report is not.
-    if report.objects == 0 {
-        bail!("no log objects in {} for this time range", cfg.locations.join(", "));
-    }
-    if let Some(prev) = cfg.compare {
-        let previous = run_window(cfg, &chosen, prev).await?;
-        report.attach_previous(previous);
-    }
-    Ok(report)
-}
-
-/// One window: one scan shared by every query of `chosen`.
-async fn run_window(cfg: &ReportConfig, chosen: &[Panel], range: TimeRange) -> Result<Report> {
-    let mut scan = cfg.scan.clone();
-    scan.range = range;
-    let session = build_session(&cfg.locations, &scan, &cfg.storage, cfg.memory_limit).await?;
-    let logs = session.ctx.table("logs").await?;
+/// Answers every query of `chosen` over the table `logs` of `ctx` from one
+/// scan of it. Returns the panels and the physical plan of that scan (its
+/// metrics say what was read).
+pub async fn run_panels(ctx: &SessionContext, chosen: &[Panel]) -> Result<(Vec<PanelResult>, Arc<dyn ExecutionPlan>)> {
+    let logs = ctx.table("logs").await?;
     let has_request_id = logs.schema().field_with_unqualified_name("request_id").is_ok();
-    let mut select: Vec<String> = COLUMNS.iter().map(|c| format!("\"{c}\"")).collect();
+    let mut select: Vec<String> = reported_columns().map(|c| format!("\"{c}\"")).collect();
     select.push(if has_request_id {
         "CAST(request_id AS VARCHAR) AS request_id".into()
     } else {
         "CAST(NULL AS VARCHAR) AS request_id".into()
     });
-    let base = session
-        .ctx
+    let base = ctx
         .sql(&format!("SELECT {} FROM logs", select.join(", ")))
         .await
-        .context("the log format lacks a canonical column the reports need")?;
+        .map_err(|e| e.context("the log format lacks a canonical column the reports need"))?;
     let base_schema = Arc::new(Schema::new(
         base.schema()
             .fields()
@@ -195,28 +144,31 @@ async fn run_window(cfg: &ReportConfig, chosen: &[Panel], range: TimeRange) -> R
         .flat_map(|(i, p)| p.queries.iter().map(move |q| (i, q)))
         .collect();
     let shared = Arc::new(SharedScan::new(base_schema, queries.len()));
-    // Same settings and memory pool as the scan's session, so --memory-limit
-    // bounds the panel aggregates too.
-    let ctx = SessionContext::new_with_config_rt(session.ctx.copied_config(), session.ctx.runtime_env());
-    crate::functions::register_all(&ctx);
-    ctx.register_table("logs", shared.clone())?;
+    // Same settings and memory pool as the scan's session, so a memory
+    // limit bounds the panel aggregates too.
+    let panel_ctx = SessionContext::new_with_config_rt(ctx.copied_config(), ctx.runtime_env());
+    crate::functions::register_all(&panel_ctx);
+    panel_ctx.register_table("logs", shared.clone())?;
     let mut plans = Vec::with_capacity(queries.len());
     for (_, q) in &queries {
-        let df = ctx
+        let df = panel_ctx
             .sql(&q.sql)
             .await
-            .with_context(|| format!("report query {}", q.name))?;
+            .map_err(|e| e.context(format!("report query {}", q.name)))?;
         plans.push(df.create_physical_plan().await?);
     }
     shared.close_unclaimed();
-    let source = base.execute_stream().await?;
+    let base_plan = base.create_physical_plan().await?;
+    let source = execute_stream(base_plan.clone(), ctx.task_ctx())?;
     let feeder = {
         let shared = shared.clone();
         tokio::spawn(async move { shared.feed(source).await })
     };
-    let task = ctx.task_ctx();
+    let task = panel_ctx.task_ctx();
     let results = futures::future::join_all(plans.into_iter().map(|p| collect(p, task.clone()))).await;
-    feeder.await.context("the shared scan stopped")?;
+    feeder
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)).context("the shared scan stopped"))?;
 
     let mut panels: Vec<PanelResult> = chosen
         .iter()
@@ -231,19 +183,5 @@ async fn run_window(cfg: &ReportConfig, chosen: &[Panel], range: TimeRange) -> R
         let table = TableResult::from_batches(&q.name, &q.title, q.kind, &batches)?;
         panels[*panel].tables.push(table);
     }
-    let totals = session.stats.snapshot();
-    let mut report = Report {
-        range,
-        offset_secs: cfg.offset_secs,
-        sources: cfg.locations.clone(),
-        rows: totals.rows,
-        objects: totals.objects,
-        malformed: totals.malformed,
-        unreadable: totals.unreadable,
-        panels,
-        previous_range: None,
-    };
-    report.finish_series();
-    report.add_malformed_figure();
-    Ok(report)
+    Ok((panels, base_plan))
 }

@@ -1,10 +1,10 @@
 //! What a report holds once run: panels of small tables of plain cells,
 //! independent of Arrow, ready for any renderer.
 
-use anyhow::Result;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType};
 use arrow::record_batch::RecordBatch;
+use datafusion::error::Result;
 
 use crate::config::TimeRange;
 

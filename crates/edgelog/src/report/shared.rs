@@ -14,6 +14,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::internal_err;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
@@ -97,9 +98,7 @@ impl TableProvider for SharedScan {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let receiver = self.receivers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let Some(receiver) = receiver else {
-            return Err(DataFusionError::Internal(
-                "a report query read `logs` more often than planned".into(),
-            ));
+            return internal_err!("a report query read `logs` more often than planned");
         };
         let projection = projection.cloned();
         let schema = match &projection {
@@ -173,14 +172,14 @@ impl ExecutionPlan for SharedScanExec {
         if children.is_empty() {
             Ok(self)
         } else {
-            Err(DataFusionError::Internal("SharedScanExec has no children".into()))
+            internal_err!("SharedScanExec has no children")
         }
     }
 
     fn execute(&self, _partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
         let receiver = self.receiver.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some(rx) = receiver else {
-            return Err(DataFusionError::Internal("SharedScanExec executed twice".into()));
+            return internal_err!("SharedScanExec executed twice");
         };
         let projection = self.projection.clone();
         let stream = futures::stream::unfold((rx, projection), |(mut rx, projection)| async move {

@@ -4,7 +4,7 @@
 //!
 //! This module owns storage: credentials and endpoints are resolved here
 //! (see [`credentials`]) and nowhere else, and never printed. It does not
-//! read object contents; that is `format/`'s job.
+//! read object contents; that is `scan/`'s job (`scan/object.rs`).
 
 pub mod credentials;
 mod listing;
@@ -15,7 +15,7 @@ use object_store::path::Path;
 
 pub use listing::{KeyTemplate, ListedObject, Listing, list_objects};
 pub use location::{Location, parse_location};
-pub use reader::{HeadError, MAX_EVENTS, RetryEvent, RetryLog, StoreReader, retry_log, set_verbose};
+pub use reader::{HeadError, MAX_EVENTS, RetryEvent, RetryLog, StoreReader, on_retry, retry_log};
 
 use crate::config::StorageOptions;
 

@@ -19,8 +19,8 @@
 //! delivering bytes, however slowly, is not cut. Every retry is noted in the
 //! process's retry log ([`retry_log`]), which `-v` prints.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,11 +32,24 @@ use object_store::{GetOptions, GetRange, GetResultPayload, ObjectMeta, ObjectSto
 use super::{SourceError, describe_store_error};
 use crate::config::IoPolicy;
 
-/// One store read under an [`IoPolicy`]; cheap to clone.
+/// One store read under an [`IoPolicy`]; cheap to clone. Listings are
+/// remembered for the life of the reader and its clones (one opened log
+/// set), so that detection, a scan and a second time window never list the
+/// same folder twice: a log set is a snapshot of what its listings saw.
 #[derive(Debug, Clone)]
 pub struct StoreReader {
     store: Arc<dyn ObjectStore>,
     policy: IoPolicy,
+    listed: Arc<Mutex<Listed>>,
+}
+
+/// Listings already made, by folder (`None`: the store's root).
+#[derive(Debug, Default)]
+struct Listed {
+    /// Recursive listings.
+    all: HashMap<Option<Path>, Vec<ObjectMeta>>,
+    /// One-level listings: sub-folders and objects.
+    dirs: HashMap<Option<Path>, (Vec<Path>, Vec<ObjectMeta>)>,
 }
 
 /// What went wrong in one attempt.
@@ -162,7 +175,11 @@ fn backoff(n: u32) -> Duration {
 impl StoreReader {
     /// Reads of `store` under `policy`.
     pub fn new(store: Arc<dyn ObjectStore>, policy: IoPolicy) -> Self {
-        StoreReader { store, policy }
+        StoreReader {
+            store,
+            policy,
+            listed: Arc::default(),
+        }
     }
 
     /// The store itself.
@@ -246,37 +263,57 @@ impl StoreReader {
         }
     }
 
+    fn memo<R>(&self, f: impl FnOnce(&mut Listed) -> R) -> R {
+        // A poisoned lock only means a thread panicked while noting a
+        // listing; the listings noted are still right.
+        f(&mut self.listed.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Every object under `prefix`, recursively (`name` for messages).
     pub async fn list(&self, prefix: Option<&Path>, name: &str) -> Result<Vec<ObjectMeta>, SourceError> {
+        let key = prefix.cloned();
+        if let Some(hit) = self.memo(|m| m.all.get(&key).cloned()) {
+            return Ok(hit);
+        }
         let io = self.policy.io_timeout;
-        self.retrying(name, "list", || async move {
-            let mut stream = self.store.list(prefix);
-            let mut all = Vec::new();
-            loop {
-                match tokio::time::timeout(io, stream.next()).await {
-                    Err(_) => return Err(Fault::NoAnswer(io)),
-                    Ok(None) => return Ok(all),
-                    Ok(Some(Ok(meta))) => all.push(meta),
-                    Ok(Some(Err(e))) => return Err(Fault::Store(e)),
+        let all = self
+            .retrying(name, "list", || async move {
+                let mut stream = self.store.list(prefix);
+                let mut all = Vec::new();
+                loop {
+                    match tokio::time::timeout(io, stream.next()).await {
+                        Err(_) => return Err(Fault::NoAnswer(io)),
+                        Ok(None) => return Ok(all),
+                        Ok(Some(Ok(meta))) => all.push(meta),
+                        Ok(Some(Err(e))) => return Err(Fault::Store(e)),
+                    }
                 }
-            }
-        })
-        .await
-        .map_err(|f| f.into_error("list", name))
+            })
+            .await
+            .map_err(|f| f.into_error("list", name))?;
+        self.memo(|m| m.all.insert(key, all.clone()));
+        Ok(all)
     }
 
     /// The sub-folders and objects directly under `dir`.
     pub async fn list_dir(&self, dir: Option<&Path>, name: &str) -> Result<(Vec<Path>, Vec<ObjectMeta>), SourceError> {
+        let key = dir.cloned();
+        if let Some(hit) = self.memo(|m| m.dirs.get(&key).cloned()) {
+            return Ok(hit);
+        }
         let io = self.policy.io_timeout;
-        self.retrying(name, "list", || async move {
-            let r = tokio::time::timeout(io, self.store.list_with_delimiter(dir))
-                .await
-                .map_err(|_| Fault::NoAnswer(io))?
-                .map_err(Fault::Store)?;
-            Ok((r.common_prefixes, r.objects))
-        })
-        .await
-        .map_err(|f| f.into_error("list", name))
+        let listed = self
+            .retrying(name, "list", || async move {
+                let r = tokio::time::timeout(io, self.store.list_with_delimiter(dir))
+                    .await
+                    .map_err(|_| Fault::NoAnswer(io))?
+                    .map_err(Fault::Store)?;
+                Ok((r.common_prefixes, r.objects))
+            })
+            .await
+            .map_err(|f| f.into_error("list", name))?;
+        self.memo(|m| m.dirs.insert(key, listed.clone()));
+        Ok(listed)
     }
 }
 
@@ -470,21 +507,23 @@ static LOG: Mutex<RetryLog> = Mutex::new(RetryLog {
     lost: Duration::ZERO,
     events: Vec::new(),
 });
-static VERBOSE: AtomicBool = AtomicBool::new(false);
+static OBSERVER: Mutex<Option<fn(&RetryEvent)>> = Mutex::new(None);
 
-/// Print each retry to stderr as it happens (`-v`).
-pub fn set_verbose(on: bool) {
-    VERBOSE.store(on, Ordering::Relaxed);
+/// Calls `observer` with each retry as it happens (the CLI prints them
+/// under `-v`); `None` stops that.
+pub fn on_retry(observer: Option<fn(&RetryEvent)>) {
+    *OBSERVER.lock().unwrap_or_else(|p| p.into_inner()) = observer;
 }
 
 fn note_retry(object: &str, action: &'static str, cause: &str, lost: Duration) {
-    if VERBOSE.load(Ordering::Relaxed) {
-        eprintln!(
-            "edgelog: retrying {action} of {}: {} ({} lost)",
-            crate::report::render::clean(object),
-            crate::report::render::clean(cause),
-            seconds(lost)
-        );
+    let event = RetryEvent {
+        action,
+        object: object.to_string(),
+        cause: cause.to_string(),
+        lost,
+    };
+    if let Some(observe) = *OBSERVER.lock().unwrap_or_else(|p| p.into_inner()) {
+        observe(&event);
     }
     // A poisoned lock only means a thread panicked while noting; the counts
     // are still the best there are.
@@ -492,12 +531,7 @@ fn note_retry(object: &str, action: &'static str, cause: &str, lost: Duration) {
     log.retries += 1;
     log.lost += lost;
     if log.events.len() < MAX_EVENTS {
-        log.events.push(RetryEvent {
-            action,
-            object: object.to_string(),
-            cause: cause.to_string(),
-            lost,
-        });
+        log.events.push(event);
     }
 }
 

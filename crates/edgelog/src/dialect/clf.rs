@@ -13,7 +13,8 @@ use edgelog_parse::pattern::{Matched, Pattern};
 use edgelog_parse::text::unescape;
 use regex::Regex;
 
-use super::generic::{Canon, NativeCol, RowParser, TextFormat, Ty, Val};
+use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val};
+use super::spec::Sampled;
 
 /// The type of an nginx variable (or the Apache directive named after it).
 pub fn nginx_type(name: &str) -> Ty {
@@ -229,21 +230,19 @@ const PRESETS: &[Preset] = &[
 ];
 
 /// The built-in presets.
-pub fn presets() -> Vec<Arc<dyn TextFormat>> {
+pub fn presets() -> Vec<Arc<dyn TextRules>> {
     PRESETS
         .iter()
         .filter_map(|p| {
             let pattern = Pattern::nginx(p.format).ok()?;
-            Some(
-                Arc::new(PatternFormat::new(p.name, p.description.to_string(), pattern, p.rank)) as Arc<dyn TextFormat>,
-            )
+            Some(Arc::new(PatternRules::new(p.name, p.description.to_string(), pattern, p.rank)) as Arc<dyn TextRules>)
         })
         .collect()
 }
 
 /// A dialect from a compiled pattern.
 #[derive(Debug)]
-pub struct PatternFormat {
+pub struct PatternRules {
     /// The offset of the sample's first time, shown by default.
     tz: Option<String>,
     name: &'static str,
@@ -253,10 +252,10 @@ pub struct PatternFormat {
     rank: u32,
 }
 
-impl PatternFormat {
+impl PatternRules {
     /// A dialect named `name` reading lines of `pattern`.
     pub fn new(name: &'static str, description: String, pattern: Pattern, rank: u32) -> Self {
-        PatternFormat {
+        PatternRules {
             tz: None,
             cols: nginx_columns(pattern.names()),
             name,
@@ -271,7 +270,7 @@ impl PatternFormat {
     pub fn from_nginx(text: &str) -> Result<Self, String> {
         let format = nginx_directive_body(text);
         let pattern = Pattern::nginx(&format).map_err(|e| format!("bad nginx log_format: {e}"))?;
-        Ok(PatternFormat::new(
+        Ok(PatternRules::new(
             "nginx",
             format!("nginx log_format {format}"),
             pattern,
@@ -282,7 +281,7 @@ impl PatternFormat {
     /// A user's Apache `LogFormat`.
     pub fn from_apache(text: &str) -> Result<Self, String> {
         let pattern = Pattern::apache(text).map_err(|e| format!("bad Apache LogFormat: {e}"))?;
-        Ok(PatternFormat::new(
+        Ok(PatternRules::new(
             "apache",
             format!("Apache LogFormat {text}"),
             pattern,
@@ -313,7 +312,7 @@ fn nginx_directive_body(text: &str) -> String {
     out
 }
 
-impl TextFormat for PatternFormat {
+impl TextRules for PatternRules {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -332,8 +331,10 @@ impl TextFormat for PatternFormat {
     fn needs_sample(&self) -> bool {
         true
     }
-    fn configure(&self, sample: &[String]) -> Option<Arc<dyn TextFormat>> {
-        let at = self.pattern.names().iter().position(|n| n == "time_local")?;
+    fn sampled(&self, sample: &[String]) -> Sampled {
+        let Some(at) = self.pattern.names().iter().position(|n| n == "time_local") else {
+            return Sampled::default();
+        };
         let mut matched = Vec::new();
         let tz = sample.iter().find_map(|l| {
             self.pattern.matches(l, &mut matched).ok()?;
@@ -346,8 +347,18 @@ impl TextFormat for PatternFormat {
                 secs.abs() % 3600 / 60
             ))
         });
-        Some(Arc::new(PatternFormat {
+        Sampled {
             tz,
+            ..Sampled::default()
+        }
+    }
+    fn with_sampled(&self, sampled: &Sampled) -> Option<Arc<dyn TextRules>> {
+        // Only a pattern with $time_local has a zone to learn.
+        if !self.pattern.names().iter().any(|n| n == "time_local") {
+            return None;
+        }
+        Some(Arc::new(PatternRules {
+            tz: sampled.tz.clone(),
             name: self.name,
             description: self.description.clone(),
             pattern: self.pattern.clone(),
@@ -396,12 +407,12 @@ impl RowParser for PatternParser {
 /// A dialect from a regex with named groups (named like nginx variables to
 /// get their types and canonical meaning).
 #[derive(Debug)]
-pub struct RegexFormat {
+pub struct RegexRules {
     regex: Regex,
     cols: Vec<NativeCol>,
 }
 
-impl RegexFormat {
+impl RegexRules {
     /// Compiles `re`; it must have at least one named group.
     pub fn new(re: &str) -> Result<Self, String> {
         let regex = Regex::new(re).map_err(|e| format!("bad regex: {}", e.to_string().replace('\n', " ")))?;
@@ -409,14 +420,14 @@ impl RegexFormat {
         if names.is_empty() {
             return Err("the regex has no named groups: write (?P<remote_addr>\\S+) and so on".into());
         }
-        Ok(RegexFormat {
+        Ok(RegexRules {
             cols: nginx_columns(&names),
             regex,
         })
     }
 }
 
-impl TextFormat for RegexFormat {
+impl TextRules for RegexRules {
     fn name(&self) -> &'static str {
         "regex"
     }

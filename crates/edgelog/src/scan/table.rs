@@ -1,5 +1,5 @@
 //! [`LogTable`]: the `logs` table. At planning time it takes the time range
-//! from `--since/--until/--last` and from `WHERE time ...` predicates, lists
+//! of the request and of `WHERE time ...` predicates, lists
 //! only the objects that range can touch, and hands them to [`LogScanExec`].
 
 use std::sync::Arc;
@@ -11,13 +11,12 @@ use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
-use edgelog_parse::time::parse_offset;
 
-use super::Dialect;
 use super::exec::{LogScanExec, ScanObject};
 use super::pushdown::time_bounds;
 use super::stats::ScanStats;
 use crate::config::{ScanOptions, TimeRange};
+use crate::dialect::Dialect;
 use crate::source::{Source, list_objects};
 
 /// A table over the objects of one or more locations, in one dialect.
@@ -27,22 +26,17 @@ pub struct LogTable {
     sources: Vec<Source>,
     schema: SchemaRef,
     options: ScanOptions,
-    /// Offset that zone-less time literals in `WHERE` are read in.
-    offset_secs: i32,
     stats: Arc<ScanStats>,
 }
 
 impl LogTable {
     /// A table over `sources`; `stats` collects what every scan of it sees.
     pub fn new(dialect: Arc<dyn Dialect>, sources: Vec<Source>, options: ScanOptions, stats: Arc<ScanStats>) -> Self {
-        let tz = options.tz.clone().unwrap_or_else(|| dialect.default_tz().to_string());
-        let offset_secs = parse_offset(&tz).unwrap_or(0);
         LogTable {
-            schema: dialect.schema(&tz),
+            schema: dialect.schema(&options.zone.name),
             dialect,
             sources,
             options,
-            offset_secs,
             stats,
         }
     }
@@ -50,7 +44,7 @@ impl LogTable {
     fn filter_range(&self, filters: &[Expr]) -> TimeRange {
         filters
             .iter()
-            .filter_map(|f| time_bounds(f, "time", self.offset_secs))
+            .filter_map(|f| time_bounds(f, "time", self.options.zone.offset_secs))
             .fold(TimeRange::ALL, |acc, r| acc.intersect(&r))
     }
 }
@@ -76,7 +70,7 @@ impl TableProvider for LogTable {
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
-            .map(|f| match time_bounds(f, "time", self.offset_secs) {
+            .map(|f| match time_bounds(f, "time", self.options.zone.offset_secs) {
                 Some(_) => TableProviderFilterPushDown::Inexact,
                 None => TableProviderFilterPushDown::Unsupported,
             })

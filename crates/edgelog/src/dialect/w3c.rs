@@ -11,7 +11,8 @@ use edgelog_parse::text::{Token, percent_decode, plus_to_space, quoted_tokens, u
 use edgelog_parse::time::{HOUR_MS, days_from_civil, parse_iso8601};
 use edgelog_parse::w3c::{Directive, parse_directive};
 
-use super::generic::{Canon, NativeCol, RowParser, TextFormat, Ty, Val, strip_port};
+use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val, strip_port};
+use super::spec::Sampled;
 use crate::source::KeyTemplate;
 
 /// Which W3C writer.
@@ -181,7 +182,7 @@ fn field_doc(field: &str, flavor: Flavor) -> String {
 /// A W3C-family dialect; `extra` are fields seen in sample headers beyond
 /// the flavor's known ones.
 #[derive(Debug)]
-pub struct W3cFormat {
+pub struct W3cRules {
     flavor: Flavor,
     cols: Vec<NativeCol>,
     /// Real-time logs: the fields the distribution was set up to log, in
@@ -189,7 +190,7 @@ pub struct W3cFormat {
     declared: Option<Vec<String>>,
 }
 
-impl W3cFormat {
+impl W3cRules {
     /// The flavor with its known fields.
     pub fn new(flavor: Flavor) -> Self {
         Self::with_fields(flavor, &[])
@@ -241,7 +242,7 @@ impl W3cFormat {
             Ty::Str,
             "values beyond the current #Fields, as written",
         ));
-        W3cFormat {
+        W3cRules {
             flavor,
             cols,
             declared: None,
@@ -257,7 +258,7 @@ fn fields_directive(line: &str) -> Option<Vec<String>> {
     }
 }
 
-impl TextFormat for W3cFormat {
+impl TextRules for W3cRules {
     fn name(&self) -> &'static str {
         match self.flavor {
             Flavor::W3c => "w3c",
@@ -305,16 +306,23 @@ impl TextFormat for W3cFormat {
     fn needs_sample(&self) -> bool {
         true
     }
-    fn configure(&self, sample: &[String]) -> Option<Arc<dyn TextFormat>> {
-        let mut extra: Vec<String> = Vec::new();
+    fn sampled(&self, sample: &[String]) -> Sampled {
+        let mut fields: Vec<String> = Vec::new();
         for line in sample {
             for f in fields_directive(line).unwrap_or_default() {
-                if !extra.contains(&f) {
-                    extra.push(f);
+                if !fields.contains(&f) {
+                    fields.push(f);
                 }
             }
         }
-        let mut f = W3cFormat::with_fields(self.flavor, &extra);
+        Sampled {
+            fields,
+            ..Sampled::default()
+        }
+    }
+
+    fn with_sampled(&self, sampled: &Sampled) -> Option<Arc<dyn TextRules>> {
+        let mut f = W3cRules::with_fields(self.flavor, &sampled.fields);
         f.declared = self.declared.clone();
         Some(Arc::new(f))
     }

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::detect::judge;
-use super::{Dialect, dialects};
+use super::{Dialect, registry as dialects};
 use crate::config::TimeRange;
 
 /// Real-looking lines of each family, damaged by the property tests.
@@ -52,7 +52,7 @@ proptest! {
     #[test]
     fn every_dialect_survives_random_lines(lines in proptest::collection::vec("\\PC{0,120}", 1..6)) {
         for d in dialects() {
-            let d = d.configure(&lines);
+            let d = d.with_sampled(&d.sampled(&lines));
             feed(d.as_ref(), &lines);
         }
         feed(&super::perobject::PerObject, &lines);
@@ -68,7 +68,7 @@ proptest! {
     ) {
         let lines = vec![SEEDS[1].to_string(), damage(SEEDS[seed], at, len, &noise)];
         for d in dialects() {
-            let d = d.configure(&lines);
+            let d = d.with_sampled(&d.sampled(&lines));
             feed(d.as_ref(), &lines);
         }
         let _ = judge("fuzz", &lines, &dialects());

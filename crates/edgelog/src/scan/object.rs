@@ -1,4 +1,6 @@
-//! The scan of one object: bytes -> decompressed bytes -> lines -> rows.
+//! The one reader of object bytes: bytes -> decompressed bytes -> lines ->
+//! rows for the scan ([`scan_object`]), and the first lines for
+//! detection's sample ([`head_lines`]).
 //!
 //! This is the one place to make faster: everything above it (listing,
 //! partitions, DataFusion) only sees record batches and an
@@ -9,15 +11,17 @@
 //! zstd) are streamed, so memory stays bounded whatever the object size.
 
 use std::io::{BufRead, BufReader, Read};
+use std::ops::ControlFlow;
 
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
+use datafusion::common::exec_err;
 use datafusion::error::{DataFusionError, Result};
 use edgelog_parse::ParseError;
 use memchr::memchr;
 
-use super::LineDecoder;
 use super::stats::{MAX_SAMPLES, ObjectReport};
+use crate::dialect::LineDecoder;
 use edgelog_parse::inflate::{Inflater, trailer_size};
 
 /// Largest decompressed size (as announced by the gzip trailer, or guessed
@@ -155,14 +159,70 @@ fn scan_data(data: &[u8], lines: &mut LineScanner<'_>, buffers: &mut ScanBuffers
                 buffers.inflated = Vec::new();
             }
         }
-        Compression::Gzip => lines.scan_reader(flate2::read::MultiGzDecoder::new(data))?,
-        Compression::Zstd => {
-            let reader = zstd::stream::read::Decoder::with_buffer(data).map_err(|e| read_error(name, &e))?;
+        Compression::Gzip | Compression::Zstd => {
+            let reader = decompressed(data).map_err(|e| read_error(name, &e))?;
             lines.scan_reader(reader)?;
         }
         Compression::Plain => lines.scan_buffer(data)?,
     }
     Ok(())
+}
+
+/// The decompressed bytes of an object (or of its start), streamed.
+fn decompressed(data: &[u8]) -> std::io::Result<Box<dyn Read + '_>> {
+    Ok(match Compression::detect(data) {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(data)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(data)?),
+        Compression::Plain => Box::new(data),
+    })
+}
+
+/// Hands each line of `reader` (without its `\n`) to `f`, with whether it
+/// ended in a newline, until `f` breaks or the bytes end.
+fn for_each_line<R: Read>(reader: R, f: &mut dyn FnMut(&[u8], bool) -> ControlFlow<()>) -> std::io::Result<()> {
+    let mut reader = BufReader::with_capacity(256 * 1024, reader);
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        let (line, complete) = match buf.strip_suffix(b"\n") {
+            Some(line) => (line, true),
+            None => (&buf[..], false),
+        };
+        if f(line, complete).is_break() {
+            return Ok(());
+        }
+    }
+}
+
+/// The first `max` non-blank lines of the start of an object, decompressed
+/// as far as they need: detection's sample. When `cut_short` (the bytes
+/// are a prefix of the object) a last line without a newline may be
+/// partial and is dropped; damaged or cut compression ends the sample.
+pub fn head_lines(head: &[u8], cut_short: bool, max: usize) -> Vec<String> {
+    let Ok(reader) = decompressed(head) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    // An error is the end of a cut compressed stream: the sample ends there.
+    let _ = for_each_line(reader.take(4 << 20), &mut |line, complete| {
+        if !complete && cut_short {
+            return ControlFlow::Break(());
+        }
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_end_matches('\r');
+        if !line.trim().is_empty() {
+            out.push(line.to_string());
+        }
+        if out.len() >= max {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    out
 }
 
 /// The larger of the last gzip trailer's size and four times the
@@ -219,20 +279,18 @@ impl LineScanner<'_> {
     }
 
     fn scan_reader<R: Read>(&mut self, reader: R) -> Result<()> {
-        let mut reader = BufReader::with_capacity(256 * 1024, reader);
-        let mut buf = Vec::with_capacity(4096);
-        while !self.stopped {
-            buf.clear();
-            let n = reader
-                .read_until(b'\n', &mut buf)
-                .map_err(|e| read_error(self.name, &e))?;
-            if n == 0 {
-                break;
+        let name = self.name;
+        let mut failed = None;
+        for_each_line(reader, &mut |line, _| match self.line(line) {
+            Ok(()) if !self.stopped => ControlFlow::Continue(()),
+            Ok(()) => ControlFlow::Break(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
             }
-            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-            self.line(line)?;
-        }
-        Ok(())
+        })
+        .map_err(|e| read_error(name, &e))?;
+        failed.map_or(Ok(()), Err)
     }
 
     /// One line of bytes that may not be UTF-8: invalid sequences become
@@ -276,10 +334,7 @@ impl LineScanner<'_> {
 
     fn malformed(&mut self, line_no: u64, why: ParseError) -> Result<()> {
         if self.settings.strict {
-            return Err(DataFusionError::Execution(format!(
-                "malformed line ({}:{line_no}): {why} (--strict)",
-                self.name
-            )));
+            return exec_err!("malformed line ({}:{line_no}): {why} (--strict)", self.name);
         }
         self.report.malformed += 1;
         if self.report.samples.len() < MAX_SAMPLES {

@@ -1,6 +1,6 @@
-//! What a scan saw, for the summary line on stderr: rows, objects, malformed
-//! lines (counted per object, the first few kept as `object:line: reason`),
-//! unknown fields, and what listing selected.
+//! What a scan saw: rows, objects, malformed lines (counted per object, the
+//! first few kept as `object:line: reason`), unknown fields, unreadable
+//! objects and what listing selected, and the one-line summary made of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -52,6 +52,42 @@ pub struct ScanTotals {
     /// Objects that could not be read and were skipped
     /// (`--skip-unreadable`), as `object: why`.
     pub unreadable: Vec<String>,
+}
+
+impl ScanTotals {
+    /// The one-line summary: `12168 rows from 8 objects; 18 malformed lines
+    /// in 6 objects, first: obj:12: reason`.
+    pub fn summary(&self) -> String {
+        let t = self;
+        let mut s = format!("{} rows from {} objects", t.rows, t.objects);
+        if t.malformed == 0 {
+            s.push_str("; no malformed lines");
+        } else {
+            s.push_str(&format!(
+                "; {} malformed lines in {} objects, first: {}",
+                t.malformed,
+                t.malformed_by_object.len(),
+                t.samples.first().map(String::as_str).unwrap_or("?")
+            ));
+        }
+        if t.invalid_utf8 > 0 {
+            s.push_str(&format!(
+                "; {} lines with invalid UTF-8 (bad bytes shown as U+FFFD)",
+                t.invalid_utf8
+            ));
+        }
+        if let Some(first) = t.unreadable.first() {
+            s.push_str(&format!(
+                "; {} unreadable objects skipped, first: {first}",
+                t.unreadable.len()
+            ));
+        }
+        if !t.unknown_fields.is_empty() {
+            let names: Vec<_> = t.unknown_fields.iter().map(String::as_str).collect();
+            s.push_str(&format!("; unknown fields ignored: {}", names.join(", ")));
+        }
+        s
+    }
 }
 
 /// Scan totals behind a lock; each object adds its report once, at its end.
@@ -170,40 +206,6 @@ impl ScanStats {
     /// A copy of the totals so far.
     pub fn snapshot(&self) -> ScanTotals {
         self.with(|t| t.clone())
-    }
-
-    /// The one-line summary: `12168 rows from 8 objects; 18 malformed lines
-    /// in 6 objects, first: obj:12: reason`.
-    pub fn summary(&self) -> String {
-        let t = self.snapshot();
-        let mut s = format!("{} rows from {} objects", t.rows, t.objects);
-        if t.malformed == 0 {
-            s.push_str("; no malformed lines");
-        } else {
-            s.push_str(&format!(
-                "; {} malformed lines in {} objects, first: {}",
-                t.malformed,
-                t.malformed_by_object.len(),
-                t.samples.first().map(String::as_str).unwrap_or("?")
-            ));
-        }
-        if t.invalid_utf8 > 0 {
-            s.push_str(&format!(
-                "; {} lines with invalid UTF-8 (bad bytes shown as U+FFFD)",
-                t.invalid_utf8
-            ));
-        }
-        if let Some(first) = t.unreadable.first() {
-            s.push_str(&format!(
-                "; {} unreadable objects skipped, first: {first}",
-                t.unreadable.len()
-            ));
-        }
-        if !t.unknown_fields.is_empty() {
-            let names: Vec<_> = t.unknown_fields.iter().map(String::as_str).collect();
-            s.push_str(&format!("; unknown fields ignored: {}", names.join(", ")));
-        }
-        s
     }
 }
 

@@ -5,25 +5,25 @@
 //! wins. Equal rank and equal rows is an ambiguity, reported with the candidates and
 //! how to choose. Objects of different dialects under one location are an
 //! error naming them, unless `--format auto-per-object`.
+//!
+//! These are pure rules over sample lines; reading the samples (listing,
+//! fetching the first bytes, decompressing) is the engine's, through the
+//! scan's object reader.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, Read};
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
 use edgelog_parse::ParseError;
 
-use super::scan::Compression;
-use super::{Dialect, dialect, dialects};
+use super::{Dialect, DialectSpec, registry};
 use crate::config::TimeRange;
-use crate::source::{KeyTemplate, Source, list_objects};
 
 /// Lines read from the start of each sampled object.
 pub const SAMPLE_LINES: usize = 64;
 /// Objects sampled per location.
 pub const SAMPLE_OBJECTS: usize = 8;
 /// Bytes fetched from the start of each sampled object.
-const SAMPLE_BYTES: u64 = 128 << 10;
+pub const SAMPLE_BYTES: u64 = 128 << 10;
 
 /// The first lines of one object.
 #[derive(Debug, Clone)]
@@ -52,7 +52,9 @@ pub struct Candidate {
 /// The dialect chosen for a sample and why.
 #[derive(Debug, Clone)]
 pub struct Verdict {
-    /// The dialect, set up from the sample.
+    /// The dialect and what the sample settled, as plain data.
+    pub spec: DialectSpec,
+    /// The dialect built from `spec`.
     pub dialect: Arc<dyn Dialect>,
     /// Every dialect that read at least one row, best first.
     pub candidates: Vec<Candidate>,
@@ -111,10 +113,15 @@ fn foreign_share(d: &Arc<dyn Dialect>, seen: &BTreeSet<String>) -> f64 {
     }
 }
 
+/// A dialect set up from a sample: as plain data, and built.
+type Settled = (DialectSpec, Arc<dyn Dialect>);
+
 /// How `dialect` reads `lines` (whose JSON keys are `seen`): rows and errors.
-fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String], seen: &BTreeSet<String>) -> (Arc<dyn Dialect>, Candidate) {
+fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String], seen: &BTreeSet<String>) -> (Settled, Candidate) {
     let foreign = foreign_share(d, seen);
-    let d = d.configure(lines);
+    let sampled = d.sampled(lines);
+    let spec = DialectSpec::named(d.name()).with_sampled(sampled.clone());
+    let d = d.with_sampled(&sampled);
     let schema = d.schema("UTC");
     let all: Vec<usize> = (0..schema.fields().len()).collect();
     let mut decoder = d.decoder(&schema, &all, TimeRange::ALL);
@@ -134,7 +141,7 @@ fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String], seen: &BTreeSet<String>) 
         rank: d.rank(),
         first_error,
     };
-    (d, c)
+    ((spec, d), c)
 }
 
 /// Why a sample has no verdict.
@@ -148,10 +155,15 @@ pub enum NoVerdict {
     Ambiguous(String),
 }
 
+/// Every known dialect, for [`judge`] to choose among.
+pub fn pool() -> Vec<Arc<dyn Dialect>> {
+    registry()
+}
+
 /// Chooses the dialect of `lines` (the sample of `object`) among `pool`.
 pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Result<Verdict, NoVerdict> {
     let seen = json_keys(lines);
-    let mut tried: Vec<(Arc<dyn Dialect>, Candidate)> = pool
+    let mut tried: Vec<(Settled, Candidate)> = pool
         .iter()
         .map(|d| try_dialect(d, lines, &seen))
         .filter(|(_, c)| c.rows > 0 && c.rows >= c.errors)
@@ -186,8 +198,10 @@ pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Resul
                 .join(" or ")
         )));
     }
+    let (spec, dialect) = best;
     Ok(Verdict {
-        dialect: best,
+        spec,
+        dialect,
         candidates: tried.into_iter().map(|(_, c)| c).collect(),
         lines: lines.len(),
         directives: lines.iter().filter(|l| l.starts_with('#')).count(),
@@ -198,112 +212,8 @@ fn cut(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-/// Reads the first lines of up to [`SAMPLE_OBJECTS`] objects of each source
-/// whose date folders touch `range`.
-pub async fn sample(sources: &[Source], range: &TimeRange) -> Result<Vec<Sample>> {
-    let template = KeyTemplate {
-        date_folders: true,
-        ..KeyTemplate::any("any name")
-    };
-    let mut out = Vec::new();
-    for src in sources {
-        let listing = list_objects(src, &template, range, 24 * 3_600_000).await?;
-        for obj in listing.selected.iter().filter(|o| o.size > 0).take(SAMPLE_OBJECTS) {
-            let len = obj.size.min(SAMPLE_BYTES);
-            let bytes = src.reader.get_range(&obj.path, &obj.name, 0..len).await?;
-            out.push(Sample {
-                object: obj.name.clone(),
-                lines: first_lines(&bytes, len < obj.size),
-            });
-        }
-    }
-    // A range that holds no objects still needs a format (the answer is
-    // empty, not an error): look at the location as a whole.
-    if out.is_empty() && !range.is_unbounded() {
-        return Box::pin(sample(sources, &TimeRange::ALL)).await;
-    }
-    Ok(out)
-}
-
-/// The first non-blank lines of the start of an object (decompressed as
-/// far as they need); the last line is dropped when the bytes were cut.
-pub fn first_lines(head: &[u8], cut_short: bool) -> Vec<String> {
-    let reader: Box<dyn Read + '_> = match Compression::detect(head) {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(head)),
-        Compression::Zstd => match zstd::stream::read::Decoder::new(head) {
-            Ok(d) => Box::new(d),
-            Err(_) => return Vec::new(),
-        },
-        Compression::Plain => Box::new(head),
-    };
-    let mut reader = std::io::BufReader::new(reader.take(4 << 20));
-    let mut out = Vec::new();
-    let mut buf = Vec::new();
-    while out.len() < SAMPLE_LINES {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            // A cut compressed stream ends the sample; its last line may be partial.
-            Err(_) => break,
-        }
-        // Without a newline this is the object's last line, unless the
-        // bytes were cut (then it may be partial).
-        if !buf.ends_with(b"\n") && cut_short {
-            break;
-        }
-        let line = String::from_utf8_lossy(&buf);
-        let line = line.trim_end_matches(['\n', '\r']);
-        if !line.trim().is_empty() {
-            out.push(line.to_string());
-        }
-    }
-    out
-}
-
-/// Per-object verdicts of a location.
-pub async fn detect_objects(
-    sources: &[Source],
-    range: &TimeRange,
-) -> Result<Vec<(Sample, Result<Verdict, NoVerdict>)>> {
-    let samples = sample(sources, range).await?;
-    let pool = dialects();
-    Ok(samples
-        .into_iter()
-        .map(|s| {
-            let v = judge(&s.object, &s.lines, &pool);
-            (s, v)
-        })
-        .collect())
-}
-
-/// The dialect `spec` names for these sources, with how it was chosen:
-/// detected for `auto`, set up from a sample for dialects that need one
-/// (W3C fields, inferred JSON types).
-pub async fn resolve(spec: &str, sources: &[Source], range: &TimeRange) -> Result<(Arc<dyn Dialect>, String)> {
-    if spec == "auto-per-object" {
-        return Ok((
-            Arc::new(super::perobject::PerObject),
-            "each object detected on its own".into(),
-        ));
-    }
-    if spec != "auto" {
-        let d = dialect(spec).map_err(anyhow::Error::msg)?;
-        if !d.needs_sample() {
-            return Ok((d, "--format".into()));
-        }
-        let lines: Vec<String> = sample(sources, range)
-            .await?
-            .into_iter()
-            .flat_map(|s| s.lines)
-            .collect();
-        return Ok((d.configure(&lines), "--format".into()));
-    }
-    decide(detect_objects(sources, range).await?)
-}
-
 /// The dialect of a location from its objects' verdicts, with the evidence.
-pub fn decide(verdicts: Vec<(Sample, Result<Verdict, NoVerdict>)>) -> Result<(Arc<dyn Dialect>, String)> {
+pub fn decide(verdicts: Vec<(Sample, Result<Verdict, NoVerdict>)>) -> Result<(DialectSpec, String), String> {
     let mut chosen: Vec<(String, &'static str)> = Vec::new();
     let mut unreadable = Vec::new();
     for (s, v) in &verdicts {
@@ -311,24 +221,24 @@ pub fn decide(verdicts: Vec<(Sample, Result<Verdict, NoVerdict>)>) -> Result<(Ar
             Ok(v) => chosen.push((s.object.clone(), v.dialect.name())),
             // An ambiguity is for the user to settle; an object no format
             // reads (a README among logs) does not decide anything.
-            Err(e @ NoVerdict::Ambiguous(_)) => bail!("{e}"),
+            Err(e @ NoVerdict::Ambiguous(_)) => return Err(e.to_string()),
             Err(e @ NoVerdict::Unreadable(_)) => unreadable.push(e.to_string()),
         }
     }
     if chosen.is_empty()
         && let Some(e) = unreadable.first()
     {
-        bail!("{e}");
+        return Err(e.clone());
     }
     let Some((_, first)) = chosen.first().cloned() else {
-        bail!("no log objects to detect the format from");
+        return Err("no log objects to detect the format from".into());
     };
     if let Some((other_obj, other)) = chosen.iter().find(|(_, n)| *n != first) {
         let first_obj = &chosen[0].0;
-        bail!(
+        return Err(format!(
             "different formats under one location: {first_obj} is {first}, {other_obj} is {other}; \
              split the location, give --format, or read each object in its own format with --format auto-per-object"
-        );
+        ));
     }
     let mut evidence = match verdicts.iter().find(|(_, v)| v.is_ok()) {
         Some((s, Ok(v))) => format!(
@@ -351,9 +261,7 @@ pub fn decide(verdicts: Vec<(Sample, Result<Verdict, NoVerdict>)>) -> Result<(Ar
         .filter(|(_, v)| v.is_ok())
         .flat_map(|(s, _)| s.lines)
         .collect();
-    let base = dialects()
-        .into_iter()
-        .find(|d| d.name() == first)
-        .ok_or_else(|| anyhow::anyhow!("format {first} vanished"))?;
-    Ok((base.configure(&lines), evidence))
+    let spec = DialectSpec::named(first);
+    let base = spec.build()?;
+    Ok((spec.with_sampled(base.sampled(&lines)), evidence))
 }

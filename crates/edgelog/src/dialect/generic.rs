@@ -1,8 +1,8 @@
-//! The shared half of every dialect but Sakura: a [`TextFormat`] says what
+//! The shared half of every dialect but Sakura: a [`TextRules`] says what
 //! its native columns are and parses a line into typed values plus the
 //! canonical columns; [`TextDialect`] turns that into a table (schema,
 //! projection, Arrow builders, time filter). A new dialect is one
-//! [`TextFormat`] and one entry in [`super::dialects`].
+//! [`TextRules`] and one entry in the registry (`registry()` in `dialect/mod.rs`).
 
 use std::borrow::Cow;
 use std::fmt::Debug;
@@ -12,64 +12,19 @@ use arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringArray,
     StringBuilder, StringDictionaryBuilder, TimestampMillisecondBuilder, UInt16Builder, UInt64Builder,
 };
-use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use edgelog_parse::ParseError;
 use edgelog_parse::request::split_request;
 use edgelog_parse::text::{epoch_int_ms, parse_clf_time, parse_epoch_auto};
 use edgelog_parse::time::parse_iso8601;
 
+use super::canonical::{CANONICAL, CanonicalColumn, is_canonical};
+use super::spec::Sampled;
 use super::{Dialect, LineDecoder};
 use crate::config::TimeRange;
 use crate::source::KeyTemplate;
 
-/// A column's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ty {
-    /// Text.
-    Str,
-    /// Text with few distinct values (dictionary encoded).
-    Dict,
-    /// Ports and statuses.
-    U16,
-    /// Byte counts.
-    U64,
-    /// Signed integers.
-    I64,
-    /// Durations and fractions.
-    F64,
-    /// Timestamps (ms, shown in the table's zone).
-    Time,
-    /// Flags.
-    Bool,
-}
-
-impl Ty {
-    fn data_type(self, tz: &str) -> DataType {
-        match self {
-            Ty::Str => DataType::Utf8,
-            Ty::Dict => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-            Ty::U16 => DataType::UInt16,
-            Ty::U64 => DataType::UInt64,
-            Ty::I64 => DataType::Int64,
-            Ty::F64 => DataType::Float64,
-            Ty::Time => DataType::Timestamp(TimeUnit::Millisecond, Some(tz.into())),
-            Ty::Bool => DataType::Boolean,
-        }
-    }
-
-    /// What a value of this type looks like, for errors.
-    fn expected(self) -> &'static str {
-        match self {
-            Ty::Str | Ty::Dict => "text",
-            Ty::U16 => "an integer 0-65535",
-            Ty::U64 => "a non-negative integer",
-            Ty::I64 => "an integer",
-            Ty::F64 => "a number",
-            Ty::Time => "a timestamp",
-            Ty::Bool => "true or false",
-        }
-    }
-}
+pub use super::canonical::Ty;
 
 /// One native column.
 #[derive(Debug, Clone)]
@@ -327,32 +282,6 @@ pub fn strip_port(authority: &str) -> &str {
     }
 }
 
-/// The canonical columns: name, type, meaning.
-pub const CANONICAL: &[(&str, Ty, &str)] = &[
-    ("time", Ty::Time, "canonical: request time"),
-    ("host", Ty::Str, "canonical: host the request was for"),
-    ("client_ip", Ty::Str, "canonical: client address"),
-    ("method", Ty::Str, "canonical: request method"),
-    ("path", Ty::Str, "canonical: path, before ?"),
-    ("query", Ty::Str, "canonical: query string, after ?"),
-    ("protocol", Ty::Str, "canonical: protocol, e.g. HTTP/1.1"),
-    ("status", Ty::U16, "canonical: response status"),
-    ("bytes", Ty::U64, "canonical: bytes sent to the client"),
-    (
-        "cache_status",
-        Ty::Dict,
-        "canonical: cache result as the service writes it",
-    ),
-    ("referer", Ty::Str, "canonical: Referer header"),
-    ("user_agent", Ty::Str, "canonical: User-Agent header"),
-    ("request_time", Ty::F64, "canonical: request duration in seconds"),
-];
-
-/// Whether a native column of this name is covered by a canonical one.
-pub fn is_canonical(name: &str) -> bool {
-    CANONICAL.iter().any(|(n, ..)| *n == name)
-}
-
 /// Parses the lines of one object.
 pub trait RowParser: Send {
     /// Parses one line into `vals` (one slot per native column, all NULL on
@@ -367,8 +296,9 @@ pub trait RowParser: Send {
     ) -> Result<bool, ParseError>;
 }
 
-/// A dialect described by its native columns and a line parser.
-pub trait TextFormat: Debug + Send + Sync {
+/// The rules of a text dialect: its native columns and a line parser
+/// ([`TextDialect`] makes a table dialect of them).
+pub trait TextRules: Debug + Send + Sync {
     /// Name on the command line.
     fn name(&self) -> &'static str;
     /// One line saying what writes it (and how this instance was set up).
@@ -389,11 +319,16 @@ pub trait TextFormat: Debug + Send + Sync {
     /// How specific it is: among dialects that read a sample equally well,
     /// the higher rank wins; equal ranks are an ambiguity.
     fn rank(&self) -> u32;
-    /// This dialect set up from sample lines (W3C fields, inferred types).
-    fn configure(&self, _sample: &[String]) -> Option<Arc<dyn TextFormat>> {
+    /// What a sample says about this dialect's set-up (W3C `#Fields`,
+    /// JSON keys and their types, the zone times are written in).
+    fn sampled(&self, _sample: &[String]) -> Sampled {
+        Sampled::default()
+    }
+    /// This dialect set up as `sampled` says; `None` when nothing changes.
+    fn with_sampled(&self, _sampled: &Sampled) -> Option<Arc<dyn TextRules>> {
         None
     }
-    /// Whether `configure` uses the sample.
+    /// Whether `sampled` looks at the sample.
     fn needs_sample(&self) -> bool {
         false
     }
@@ -403,9 +338,9 @@ pub trait TextFormat: Debug + Send + Sync {
     }
 }
 
-/// A [`TextFormat`] as a table dialect.
+/// A [`TextRules`] as a table dialect.
 #[derive(Debug, Clone)]
-pub struct TextDialect(pub Arc<dyn TextFormat>);
+pub struct TextDialect(pub Arc<dyn TextRules>);
 
 #[derive(Debug, Clone, Copy)]
 enum Src {
@@ -425,13 +360,13 @@ impl TextDialect {
             .filter(|(_, c)| !is_canonical(&c.name) && !c.name.starts_with('_'))
             .map(|(i, c)| (c.name.clone(), c.ty, c.doc.clone(), Src::Native(i)))
             .collect();
-        for (k, (name, ty, doc)) in CANONICAL.iter().enumerate() {
+        for (k, &CanonicalColumn { name, ty, doc, .. }) in CANONICAL.iter().enumerate() {
             let from = self.0.columns().iter().find(|c| c.name == *name);
             let doc = match from {
                 Some(c) => format!("{doc} ({})", c.doc),
                 None => doc.to_string(),
             };
-            out.push((name.to_string(), *ty, doc, Src::Canon(k)));
+            out.push((name.to_string(), ty, doc, Src::Canon(k)));
         }
         out.push(("_file".into(), Ty::Str, "object the row came from".into(), Src::File));
         out.push(("_line".into(), Ty::U64, "line number in that object".into(), Src::Line));
@@ -481,8 +416,12 @@ impl Dialect for TextDialect {
         self.0.knows_key(key)
     }
 
-    fn configure(&self, sample: &[String]) -> Arc<dyn Dialect> {
-        match self.0.configure(sample) {
+    fn sampled(&self, sample: &[String]) -> Sampled {
+        self.0.sampled(sample)
+    }
+
+    fn with_sampled(&self, sampled: &Sampled) -> Arc<dyn Dialect> {
+        match self.0.with_sampled(sampled) {
             Some(f) => Arc::new(TextDialect(f)),
             None => Arc::new(self.clone()),
         }

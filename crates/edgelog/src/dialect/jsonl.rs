@@ -14,7 +14,8 @@ use serde_json::Value as J;
 
 use super::clf::{NginxCanon, nginx_type};
 use super::fields::{AKAMAI, akamai_canon};
-use super::generic::{Canon, NativeCol, RowParser, TextFormat, Ty, Val, is_blank, strip_port};
+use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val, is_blank, strip_port};
+use super::spec::{Sampled, SampledKey};
 
 /// Which JSON dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +177,7 @@ struct JCol {
 
 /// A JSON-lines dialect.
 #[derive(Debug)]
-pub struct JsonFormat {
+pub struct JsonRules {
     /// Zone of the sample's first nginx time, shown by default.
     tz: Option<String>,
     kind: Kind,
@@ -184,7 +185,7 @@ pub struct JsonFormat {
     paths: Vec<Vec<String>>,
 }
 
-impl JsonFormat {
+impl JsonRules {
     /// The dialect with its known columns.
     pub fn new(kind: Kind) -> Self {
         let jcols: Vec<JCol> = match kind {
@@ -211,7 +212,7 @@ impl JsonFormat {
                 })
                 .collect(),
         };
-        JsonFormat {
+        JsonRules {
             tz: None,
             kind,
             cols: jcols.iter().map(|c| c.col.clone()).collect(),
@@ -343,7 +344,7 @@ fn infer(values: &[&J]) -> Ty {
     }
 }
 
-impl TextFormat for JsonFormat {
+impl TextRules for JsonRules {
     fn name(&self) -> &'static str {
         match self.kind {
             Kind::Nginx => "nginx-json",
@@ -400,7 +401,7 @@ impl TextFormat for JsonFormat {
         }
     }
 
-    fn configure(&self, sample: &[String]) -> Option<Arc<dyn TextFormat>> {
+    fn sampled(&self, sample: &[String]) -> Sampled {
         let objects: Vec<serde_json::Map<String, J>> = sample
             .iter()
             .filter_map(|l| match serde_json::from_str::<J>(l) {
@@ -408,39 +409,44 @@ impl TextFormat for JsonFormat {
                 _ => None,
             })
             .collect();
-        let mut keys: Vec<String> = Vec::new();
+        let mut keys: Vec<SampledKey> = Vec::new();
         for m in &objects {
             for k in m.keys() {
-                if !keys.contains(k) {
-                    keys.push(k.clone());
+                if self.paths.iter().any(|p| p[0] == *k) || keys.iter().any(|s| s.key == *k) {
+                    continue;
                 }
+                let ty = match self.kind {
+                    Kind::Ndjson => infer(&objects.iter().filter_map(|m| m.get(k)).collect::<Vec<_>>()),
+                    Kind::Nginx => nginx_type(k),
+                    _ => Ty::Str,
+                };
+                keys.push(SampledKey { key: k.clone(), ty });
             }
-        }
-        let mut cols = self.cols.clone();
-        let mut paths = self.paths.clone();
-        for k in keys {
-            if paths.iter().any(|p| p[0] == k) {
-                continue;
-            }
-            let ty = match self.kind {
-                Kind::Ndjson => infer(&objects.iter().filter_map(|m| m.get(&k)).collect::<Vec<_>>()),
-                Kind::Nginx => nginx_type(&k),
-                _ => Ty::Str,
-            };
-            // Keys keep their spelling (quote them in SQL: "EdgeStartTimestamp").
-            let name = k.clone();
-            if cols.iter().any(|c| c.name == name) {
-                continue;
-            }
-            cols.push(NativeCol::new(name, ty, format!("key {k}")));
-            paths.push(vec![k]);
         }
         let tz = match self.kind {
             Kind::Nginx => objects.iter().find_map(nginx_offset),
             _ => None,
         };
-        Some(Arc::new(JsonFormat {
+        Sampled {
             tz,
+            keys,
+            ..Sampled::default()
+        }
+    }
+
+    fn with_sampled(&self, sampled: &Sampled) -> Option<Arc<dyn TextRules>> {
+        let mut cols = self.cols.clone();
+        let mut paths = self.paths.clone();
+        for SampledKey { key, ty } in &sampled.keys {
+            // Keys keep their spelling (quote them in SQL: "EdgeStartTimestamp").
+            if paths.iter().any(|p| p[0] == *key) || cols.iter().any(|c| c.name == *key) {
+                continue;
+            }
+            cols.push(NativeCol::new(key.clone(), *ty, format!("key {key}")));
+            paths.push(vec![key.clone()]);
+        }
+        Some(Arc::new(JsonRules {
+            tz: sampled.tz.clone(),
             kind: self.kind,
             cols,
             paths,

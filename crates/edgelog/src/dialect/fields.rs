@@ -9,7 +9,7 @@ use edgelog_parse::ParseError;
 use edgelog_parse::text::{Token, percent_decode, tokens, unescape};
 use edgelog_parse::time::{DAY_MS, days_from_civil};
 
-use super::generic::{Canon, NativeCol, RowParser, TextFormat, Ty, Val, strip_port};
+use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val, strip_port};
 use crate::source::KeyTemplate;
 
 /// Which positional dialect.
@@ -179,12 +179,12 @@ pub fn rejoin(toks: &[Token<'_>]) -> String {
 
 /// A positional dialect.
 #[derive(Debug)]
-pub struct FieldsFormat {
+pub struct FieldsRules {
     kind: Kind,
     cols: Vec<NativeCol>,
 }
 
-impl FieldsFormat {
+impl FieldsRules {
     /// The dialect of this kind.
     pub fn new(kind: Kind) -> Self {
         let mut cols: Vec<NativeCol> = specs(kind).iter().map(|(n, t, d)| NativeCol::new(*n, *t, *d)).collect();
@@ -193,7 +193,7 @@ impl FieldsFormat {
             Ty::Str,
             "fields beyond the known ones (newer writers append fields), as written",
         ));
-        FieldsFormat { kind, cols }
+        FieldsRules { kind, cols }
     }
 }
 
@@ -217,7 +217,7 @@ fn required(kind: Kind) -> usize {
     }
 }
 
-impl TextFormat for FieldsFormat {
+impl TextRules for FieldsRules {
     fn name(&self) -> &'static str {
         match self.kind {
             Kind::Alb => "alb",

@@ -8,9 +8,10 @@ use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use edgelog_parse::ParseError;
 
+use super::canonical::{CANONICAL, canonical_fields};
 use super::detect::{SAMPLE_LINES, judge};
-use super::generic::CANONICAL;
-use super::{Dialect, LineDecoder, dialects};
+use super::spec::Sampled;
+use super::{Dialect, LineDecoder, registry};
 use crate::config::TimeRange;
 use crate::source::KeyTemplate;
 
@@ -36,11 +37,7 @@ impl Dialect for PerObject {
     }
 
     fn schema(&self, tz: &str) -> SchemaRef {
-        let sakura = super::sakura::Sakura.schema(tz);
-        let mut fields: Vec<Field> = CANONICAL
-            .iter()
-            .filter_map(|(n, ..)| sakura.field_with_name(n).ok().cloned())
-            .collect();
+        let mut fields: Vec<Field> = canonical_fields(tz);
         fields.push(Field::new("_format", DataType::Utf8, false));
         fields.push(Field::new("_file", DataType::Utf8, false));
         fields.push(Field::new("_line", DataType::UInt64, false));
@@ -50,7 +47,7 @@ impl Dialect for PerObject {
     fn column_docs(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = CANONICAL
             .iter()
-            .map(|(n, _, d)| (n.to_string(), d.to_string()))
+            .map(|c| (c.name.to_string(), c.doc.to_string()))
             .collect();
         out.push(("_format".into(), "the format of the row's object".into()));
         out.push(("_file".into(), "object the row came from".into()));
@@ -62,7 +59,7 @@ impl Dialect for PerObject {
         0
     }
 
-    fn configure(&self, _sample: &[String]) -> Arc<dyn Dialect> {
+    fn with_sampled(&self, _sampled: &Sampled) -> Arc<dyn Dialect> {
         Arc::new(PerObject)
     }
 
@@ -96,7 +93,7 @@ struct PerObjectDecoder {
 impl PerObjectDecoder {
     fn decide(&mut self, unknown: &mut dyn FnMut(&str)) {
         let lines: Vec<String> = self.pending.iter().map(|(l, _)| l.clone()).collect();
-        match judge("this object", &lines, &dialects()) {
+        match judge("this object", &lines, &registry()) {
             Ok(v) => {
                 let d = v.dialect;
                 let tz = match self.schema.field(0).data_type() {

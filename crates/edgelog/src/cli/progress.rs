@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::format::stats::{Progress, ScanStats};
+use crate::scan::stats::{Progress, ScanStats};
 
 /// Scans shorter than this show no bar.
 const DELAY: Duration = Duration::from_millis(700);

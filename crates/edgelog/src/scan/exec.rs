@@ -1,6 +1,11 @@
 //! [`LogScanExec`]: the physical scan of a log table. Each partition reads
 //! its objects in turn (fetching the next while parsing the current one),
-//! parses them on the blocking pool and streams record batches.
+//! parses them on the blocking pool and streams record batches. What it
+//! read is counted twice over: in [`ScanStats`] (live, for a progress bar,
+//! with samples of malformed lines) and in its plan metrics (`objects`,
+//! `bytes`, `rows`, `malformed`, `unreadable`), which `EXPLAIN ANALYZE`
+//! shows, a remote executor can report, and the summary line is built from
+//! ([`scan_counts`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,20 +13,23 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
+use datafusion::common::format::MetricType;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{internal_datafusion_err, internal_err};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use tokio::sync::mpsc;
 
-use super::Dialect;
-use super::scan::{ScanBuffers, ScanSettings, Unreadable, scan_object};
+use super::object::{ScanBuffers, ScanSettings, Unreadable, scan_object};
 use super::stats::{ObjectReport, ScanStats};
 use crate::config::TimeRange;
+use crate::dialect::Dialect;
 use crate::source::{ListedObject, SourceError, StoreReader};
 
 /// One object to read and the store it lives in.
@@ -49,6 +57,98 @@ pub struct LogScanExec {
     /// What listing and pruning did, for EXPLAIN.
     selection: String,
     props: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+/// The counters of one partition's scan.
+#[derive(Debug, Clone)]
+struct ScanMetrics {
+    objects: Count,
+    bytes: Count,
+    rows: Count,
+    malformed: Count,
+    unreadable: Count,
+}
+
+impl ScanMetrics {
+    fn new(set: &ExecutionPlanMetricsSet, partition: usize) -> Self {
+        let counter = |name: &'static str| {
+            MetricBuilder::new(set)
+                .with_type(MetricType::Summary)
+                .counter(name, partition)
+        };
+        ScanMetrics {
+            objects: counter(OBJECTS),
+            bytes: counter(BYTES),
+            rows: counter(ROWS),
+            malformed: counter(MALFORMED),
+            unreadable: counter(UNREADABLE),
+        }
+    }
+
+    /// One object done (or given up on: then `unreadable`).
+    fn add(&self, size: u64, report: &ObjectReport, unreadable: bool) {
+        let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        if unreadable {
+            self.unreadable.add(1);
+        } else {
+            self.objects.add(1);
+        }
+        self.bytes.add(n(size));
+        self.rows.add(n(report.rows));
+        self.malformed.add(n(report.malformed));
+    }
+}
+
+/// Objects read to the end.
+const OBJECTS: &str = "objects";
+/// Stored (compressed) bytes of the objects read or given up on.
+const BYTES: &str = "bytes";
+/// Rows returned.
+const ROWS: &str = "rows";
+/// Lines that did not parse.
+const MALFORMED: &str = "malformed";
+/// Objects skipped as unreadable (`--skip-unreadable`).
+const UNREADABLE: &str = "unreadable";
+
+/// What every log scan in a plan read, from their metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScanCounts {
+    /// Objects read to the end.
+    pub objects: u64,
+    /// Stored bytes read.
+    pub bytes: u64,
+    /// Rows returned.
+    pub rows: u64,
+    /// Malformed lines.
+    pub malformed: u64,
+    /// Objects skipped as unreadable.
+    pub unreadable: u64,
+}
+
+/// Sums the metrics of every [`LogScanExec`] in `plan`.
+pub fn scan_counts(plan: &dyn ExecutionPlan) -> ScanCounts {
+    let mut out = ScanCounts::default();
+    if let Some(scan) = plan.downcast_ref::<LogScanExec>() {
+        let m = scan.metrics.clone_inner();
+        let get = |name: &str| m.sum_by_name(name).map_or(0, |v| v.as_usize() as u64);
+        out = ScanCounts {
+            objects: get(OBJECTS),
+            bytes: get(BYTES),
+            rows: get(ROWS),
+            malformed: get(MALFORMED),
+            unreadable: get(UNREADABLE),
+        };
+    }
+    for child in plan.children() {
+        let c = scan_counts(child.as_ref());
+        out.objects += c.objects;
+        out.bytes += c.bytes;
+        out.rows += c.rows;
+        out.malformed += c.malformed;
+        out.unreadable += c.unreadable;
+    }
+    out
 }
 
 impl LogScanExec {
@@ -99,6 +199,7 @@ impl LogScanExec {
             stats,
             selection,
             props: Arc::new(props),
+            metrics: ExecutionPlanMetricsSet::new(),
         })
     }
 }
@@ -137,11 +238,15 @@ impl ExecutionPlan for LogScanExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
     fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
         if children.is_empty() {
             Ok(self)
         } else {
-            Err(DataFusionError::Internal("LogScanExec has no children".into()))
+            internal_err!("LogScanExec has no children")
         }
     }
 
@@ -150,7 +255,7 @@ impl ExecutionPlan for LogScanExec {
             .partitions
             .get(partition)
             .cloned()
-            .ok_or_else(|| DataFusionError::Internal(format!("LogScanExec has no partition {partition}")))?;
+            .ok_or_else(|| internal_datafusion_err!("LogScanExec has no partition {partition}"))?;
         let job = PartitionJob {
             dialect: self.dialect.clone(),
             full_schema: self.full_schema.clone(),
@@ -164,6 +269,7 @@ impl ExecutionPlan for LogScanExec {
                 skip_unreadable: self.skip_unreadable,
             },
             stats: self.stats.clone(),
+            metrics: ScanMetrics::new(&self.metrics, partition),
         };
         let (tx, rx) = mpsc::channel(2);
         let task = SpawnedTask::spawn(job.run(tx));
@@ -186,6 +292,7 @@ struct PartitionJob {
     rows: TimeRange,
     settings: ScanSettings,
     stats: Arc<ScanStats>,
+    metrics: ScanMetrics,
 }
 
 /// The whole object, or why it cannot be had (after the reader's retries).
@@ -254,7 +361,10 @@ impl PartitionJob {
             let (name, report, outcome, bufs) = scanned;
             buffers = Some(bufs);
             match outcome {
-                Ok(()) => self.stats.add_object(&name, size, report),
+                Ok(()) => {
+                    self.metrics.add(size, &report, false);
+                    self.stats.add_object(&name, size, report);
+                }
                 Err(e) => self.skip_or_fail(e, size, report)?,
             }
             if tx.is_closed() {
@@ -270,6 +380,7 @@ impl PartitionJob {
     fn skip_or_fail(&self, e: DataFusionError, size: u64, partial: ObjectReport) -> Result<()> {
         match Unreadable::of(&e) {
             Some(u) if self.settings.skip_unreadable => {
+                self.metrics.add(size, &partial, true);
                 self.stats.add_unreadable(&u.object, &u.why, size, partial);
                 Ok(())
             }

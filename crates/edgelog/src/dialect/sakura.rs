@@ -11,6 +11,7 @@ use edgelog_parse::sakura::{SAKURA_OFFSET_SECS, SakuraField as F, SakuraLine, Sc
 use edgelog_parse::time::HOUR_MS;
 
 use super::generic::{Builder, Ty, finish_batch};
+use super::spec::Sampled;
 use super::{Dialect, LineDecoder};
 use crate::config::TimeRange;
 use crate::source::KeyTemplate;
@@ -146,7 +147,7 @@ impl Dialect for Sakura {
         90
     }
 
-    fn configure(&self, _sample: &[String]) -> Arc<dyn Dialect> {
+    fn with_sampled(&self, _sampled: &Sampled) -> Arc<dyn Dialect> {
         Arc::new(Sakura)
     }
 

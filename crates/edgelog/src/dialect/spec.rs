@@ -1,0 +1,143 @@
+//! [`DialectSpec`]: a dialect as plain data, the only way to get a dialect
+//! object ([`DialectSpec::build`]).
+//!
+//! A spec is what the user asked for (`--format sakura`, `nginx:'...'`,
+//! `auto`) or what detection decided, plus what a sample of the logs
+//! settled ([`Sampled`]: W3C `#Fields`, JSON keys and their types, the zone
+//! times are written in). It (de)serialises with serde, so a server can
+//! take it in a request and a cluster can ship it to an executor, which
+//! builds the same dialect from it without seeing the sample again.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::canonical::Ty;
+use super::{Dialect, dialect_of};
+
+/// Which dialect, before any sample.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DialectKind {
+    /// Not decided yet: detect it from the first lines of the first objects.
+    Auto,
+    /// Each object in the dialect its own first lines show.
+    AutoPerObject,
+    /// A dialect of `edgelog formats` by name.
+    Named(String),
+    /// An nginx `log_format` string, or a whole `log_format NAME '...'` directive.
+    Nginx(String),
+    /// An Apache `LogFormat` string.
+    Apache(String),
+    /// A regular expression with named groups.
+    Regex(String),
+    /// CloudFront real-time logs with the fields the distribution logs, in order.
+    CloudfrontRealtime(Vec<String>),
+}
+
+/// What a sample of the logs settled about a dialect.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sampled {
+    /// The zone the sample's times are written in (`+09:00`), for dialects
+    /// whose lines carry one (nginx `$time_local`, `$time_iso8601`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
+    /// W3C family: the field ids of the sample's `#Fields` directives, in
+    /// order of appearance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// JSON lines: keys beyond the dialect's own, in order of appearance,
+    /// with the type their values showed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<SampledKey>,
+}
+
+/// A JSON key a sample showed, and its type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampledKey {
+    /// The key, as spelled in the logs (also the column name).
+    pub key: String,
+    /// The type read from its values.
+    pub ty: Ty,
+}
+
+/// A dialect as plain data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialectSpec {
+    /// Which dialect.
+    pub kind: DialectKind,
+    /// What a sample settled; `None` until one was looked at (or for
+    /// dialects that need none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled: Option<Sampled>,
+}
+
+impl DialectSpec {
+    /// A spec of this kind, with no sample yet.
+    pub fn new(kind: DialectKind) -> Self {
+        DialectSpec { kind, sampled: None }
+    }
+
+    /// Detect the dialect.
+    pub fn auto() -> Self {
+        Self::new(DialectKind::Auto)
+    }
+
+    /// A dialect of `edgelog formats` by name.
+    pub fn named(name: &str) -> Self {
+        Self::new(DialectKind::Named(name.to_string()))
+    }
+
+    /// Reads what `--format` says: `auto`, `auto-per-object`, a name,
+    /// `nginx:LOG_FORMAT`, `apache:LOGFORMAT`, `regex:REGEX`,
+    /// `cloudfront-realtime:FIELD,FIELD,...`, or the text of a format file
+    /// (an nginx.conf `log_format` directive or one of the above). Nothing
+    /// is checked here: [`DialectSpec::build`] says what is wrong.
+    pub fn parse(text: &str) -> Self {
+        let text = text.trim();
+        let kind = if text == "auto" {
+            DialectKind::Auto
+        } else if text == "auto-per-object" {
+            DialectKind::AutoPerObject
+        } else if text.starts_with("log_format") {
+            DialectKind::Nginx(text.to_string())
+        } else if let Some(f) = text.strip_prefix("nginx:") {
+            DialectKind::Nginx(f.to_string())
+        } else if let Some(f) = text.strip_prefix("apache:") {
+            DialectKind::Apache(f.to_string())
+        } else if let Some(re) = text.strip_prefix("regex:") {
+            DialectKind::Regex(re.to_string())
+        } else if let Some(list) = text.strip_prefix("cloudfront-realtime:") {
+            DialectKind::CloudfrontRealtime(
+                list.split([',', ' ', '\t'])
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )
+        } else {
+            DialectKind::Named(text.to_string())
+        };
+        Self::new(kind)
+    }
+
+    /// Whether the dialect is still to be detected.
+    pub fn is_auto(&self) -> bool {
+        self.kind == DialectKind::Auto
+    }
+
+    /// This spec with what a sample settled.
+    pub fn with_sampled(mut self, sampled: Sampled) -> Self {
+        self.sampled = Some(sampled);
+        self
+    }
+
+    /// The dialect object. The error says what is wrong with the spec (an
+    /// unknown name, a bad `log_format`); `auto` must be resolved first.
+    pub fn build(&self) -> Result<Arc<dyn Dialect>, String> {
+        let base = dialect_of(&self.kind)?;
+        Ok(match &self.sampled {
+            Some(s) => base.with_sampled(s),
+            None => base,
+        })
+    }
+}
