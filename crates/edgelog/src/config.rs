@@ -96,6 +96,7 @@ impl OutputFormat {
 /// How hard a read from storage tries before it gives up (see
 /// `source/reader.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct IoPolicy {
     /// Retries after the first attempt, for transient faults.
     pub retries: u32,
@@ -115,7 +116,7 @@ impl Default for IoPolicy {
 /// Where object-storage settings come from when flags give them. Never
 /// holds a secret: keys come from the environment or `~/.aws`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct StorageOptions {
     /// `--endpoint`: the S3 endpoint URL.
     pub endpoint: Option<String>,

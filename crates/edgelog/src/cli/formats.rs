@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use super::scope::format_text;
-use crate::dialect::DialectSpec;
+use super::scope::format_spec;
 use crate::dialect::names;
+use crate::dialect::{DialectKind, DialectSpec};
 
 /// Flags of `edgelog formats`.
 #[derive(Debug, Args)]
@@ -20,7 +20,11 @@ pub struct FormatsArgs {
 pub fn run(args: FormatsArgs) -> Result<ExitCode> {
     let specs = match &args.name {
         None => names().into_iter().map(DialectSpec::named).collect(),
-        Some(n) => vec![DialectSpec::parse(&format_text(n)?)],
+        // `auto` is not a format of its own: the unknown-format error lists them.
+        Some(n) => match format_spec(n)? {
+            s if matches!(s.kind, DialectKind::Auto | DialectKind::AutoPerObject) => vec![DialectSpec::named(n)],
+            s => vec![s],
+        },
     };
     let list = specs
         .iter()

@@ -149,11 +149,12 @@ async fn answer(
             eprintln!("edgelog: source {location}: {settings}");
         }
     }
-    let run = service.query(sql).await?;
+    let prepared = service.prepare(sql).await?;
     let bar = ProgressBarGuard::start(
-        run.scan.stats().clone(),
+        prepared.stats().clone(),
         !shown.quiet && std::io::stderr().is_terminal(),
     );
+    let run = prepared.run().await?;
     let rows = write_stream(run.stream, output, out).await?;
     drop(bar);
     let totals = run.scan.totals();

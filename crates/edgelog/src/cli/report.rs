@@ -59,14 +59,16 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
     }
     let width = table_width(args.width)?;
     let panels = choose_panels(&args.panels).map_err(anyhow::Error::msg)?;
-    let compare = args
-        .compare
-        .as_deref()
-        .map(Compare::parse)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
     let (request, shown) = args.scope.into_request(now_ms())?;
     let logs = open_logs(&request, shown).await?;
+    let compare = match args.compare.as_deref() {
+        // Without a time range no window compares; that is said first.
+        Some(_) if logs.range().since.is_none() => {
+            bail!("--compare needs a time range: give --last, or --since (and --until)")
+        }
+        Some(how) => Some(Compare::parse(how).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     let report = QueryService::new(logs).report(&panels, compare).await?;
     // The page first, on its own: it never depends on the other renderers,
     // and it appears under its name whole or not at all.

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use crate::config::{IoPolicy, StorageOptions, parse_duration_ms};
-use crate::dialect::DialectSpec;
+use crate::dialect::{DialectKind, DialectSpec};
 use crate::engine::{LogSet, RangeSpec, ScanRequest, TimeArg};
 use crate::report::render::clean;
 use crate::source::RetryEvent;
@@ -88,14 +88,22 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// The text of `--format`: as given, or the contents of `@FILE`.
-pub fn format_text(arg: &str) -> Result<String> {
-    match arg.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path)
-            .map(|t| t.trim().to_string())
-            .map_err(|e| anyhow::anyhow!("cannot read format file {path}: {e}")),
-        None => Ok(arg.to_string()),
-    }
+/// What `--format` (or `edgelog formats NAME`) names: the text as given,
+/// or the contents of `@FILE` (an nginx.conf `log_format` directive, or
+/// the text of a format, not `auto`).
+pub fn format_spec(arg: &str) -> Result<DialectSpec> {
+    let Some(path) = arg.strip_prefix('@') else {
+        return Ok(DialectSpec::parse(arg));
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read format file {path}: {e}"))?;
+    let text = text.trim();
+    let spec = match DialectSpec::parse(text) {
+        _ if text.starts_with("log_format") => DialectSpec::new(DialectKind::Nginx(text.to_string())),
+        // A file names a format; detection is for the command line.
+        s if matches!(s.kind, DialectKind::Auto | DialectKind::AutoPerObject) => DialectSpec::named(text),
+        s => s,
+    };
+    Ok(spec)
 }
 
 /// Prints one storage retry as it happens (`-v`).
@@ -153,7 +161,7 @@ impl ScopeArgs {
         if self.memory_limit == Some(0) {
             bail!("bad --memory-limit 0: give the MiB the query may use, e.g. 2048");
         }
-        let format = DialectSpec::parse(&format_text(&self.format)?);
+        let format = format_spec(&self.format)?;
         let request = ScanRequest {
             locations: self.from,
             format,

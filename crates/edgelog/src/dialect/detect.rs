@@ -156,7 +156,7 @@ pub enum NoVerdict {
 }
 
 /// Every known dialect, for [`judge`] to choose among.
-pub fn pool() -> Vec<Arc<dyn Dialect>> {
+pub(crate) fn pool() -> Vec<Arc<dyn Dialect>> {
     registry()
 }
 

@@ -4,9 +4,10 @@
 //! its schema (native columns, then the [`canonical`] columns every dialect
 //! shares, then `_file` and `_line`) and turns lines into Arrow rows with a
 //! [`LineDecoder`]. Parsing itself is `edgelog-parse`'s; this module only
-//! appends what it returns. A dialect object comes only from
-//! [`DialectSpec::build`]: the spec is plain data that a server can take
-//! and a cluster can ship. [`detect`] holds the pure detection rules (which
+//! appends what it returns. Outside this module a dialect is named by a
+//! [`DialectSpec`] (plain data that a server can take and a cluster can
+//! ship) and its object comes from [`DialectSpec::build`], or ready-built
+//! in a detection [`detect::Verdict`]. [`detect`] holds the pure detection rules (which
 //! dialect reads a sample best); fetching the sample is the engine's.
 //!
 //! It does no I/O and never prints. "Dialect" is the word in code; users

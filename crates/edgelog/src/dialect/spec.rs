@@ -1,5 +1,5 @@
-//! [`DialectSpec`]: a dialect as plain data, the only way to get a dialect
-//! object ([`DialectSpec::build`]).
+//! [`DialectSpec`]: a dialect as plain data; [`DialectSpec::build`] makes
+//! the dialect object from it.
 //!
 //! A spec is what the user asked for (`--format sakura`, `nginx:'...'`,
 //! `auto`) or what detection decided, plus what a sample of the logs
@@ -37,6 +37,7 @@ pub enum DialectKind {
 
 /// What a sample of the logs settled about a dialect.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Sampled {
     /// The zone the sample's times are written in (`+09:00`), for dialects
     /// whose lines carry one (nginx `$time_local`, `$time_iso8601`).
@@ -63,6 +64,7 @@ pub struct SampledKey {
 
 /// A dialect as plain data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DialectSpec {
     /// Which dialect.
     pub kind: DialectKind,
@@ -89,18 +91,14 @@ impl DialectSpec {
     }
 
     /// Reads what `--format` says: `auto`, `auto-per-object`, a name,
-    /// `nginx:LOG_FORMAT`, `apache:LOGFORMAT`, `regex:REGEX`,
-    /// `cloudfront-realtime:FIELD,FIELD,...`, or the text of a format file
-    /// (an nginx.conf `log_format` directive or one of the above). Nothing
-    /// is checked here: [`DialectSpec::build`] says what is wrong.
+    /// `nginx:LOG_FORMAT`, `apache:LOGFORMAT`, `regex:REGEX` or
+    /// `cloudfront-realtime:FIELD,FIELD,...`, exactly as given. Nothing is
+    /// checked here: [`DialectSpec::build`] says what is wrong.
     pub fn parse(text: &str) -> Self {
-        let text = text.trim();
         let kind = if text == "auto" {
             DialectKind::Auto
         } else if text == "auto-per-object" {
             DialectKind::AutoPerObject
-        } else if text.starts_with("log_format") {
-            DialectKind::Nginx(text.to_string())
         } else if let Some(f) = text.strip_prefix("nginx:") {
             DialectKind::Nginx(f.to_string())
         } else if let Some(f) = text.strip_prefix("apache:") {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
 
-use super::request::ScanRequest;
+use super::request::{RangeSpec, ScanRequest};
 use super::{Error, resolve};
 use crate::config::{ScanOptions, TimeRange, Zone};
 use crate::dialect::{Dialect, DialectSpec};
@@ -15,7 +15,9 @@ use crate::source::{Source, open_location};
 /// Logs ready to query: stores opened, dialect decided (and set up from a
 /// sample), zone and time range resolved. Cheap to clone; clones and
 /// re-scoped copies share the stores and what they listed, so no folder is
-/// listed twice and no object sampled twice.
+/// listed twice and no object sampled twice. It is a snapshot: objects that
+/// arrive later are seen only by a set opened later (an alert evaluating
+/// every minute opens its logs each time).
 #[derive(Debug, Clone)]
 pub struct LogSet {
     request: ScanRequest,
@@ -35,6 +37,9 @@ impl LogSet {
                 "no location: give --from PATH, s3://BUCKET/PREFIX or https://...".into(),
             ));
         }
+        // One "now" for --last, detection's hint and a comparison window.
+        let mut request = request.clone();
+        request.range.now_ms = Some(request.range.now());
         let sources = request
             .locations
             .iter()
@@ -49,7 +54,6 @@ impl LogSet {
             )));
         };
         let range = request.range.resolve(zone.offset_secs).map_err(Error::Request)?;
-        let mut request = request.clone();
         request.format = spec;
         Ok(LogSet {
             request,
@@ -61,9 +65,16 @@ impl LogSet {
         })
     }
 
-    /// The same logs over another time range, without opening them again.
+    /// The same logs over another time range, without opening them again
+    /// (the request says the new range too).
     pub fn with_range(&self, range: TimeRange) -> LogSet {
-        LogSet { range, ..self.clone() }
+        let mut set = self.clone();
+        set.request.range = RangeSpec {
+            now_ms: self.request.range.now_ms,
+            ..RangeSpec::absolute(range)
+        };
+        set.range = range;
+        set
     }
 
     /// The request as opened, its format now the dialect decided: opening

@@ -26,7 +26,7 @@ mod request_tests;
 pub use logset::LogSet;
 pub use request::{Compare, RangeSpec, ScanRequest, TimeArg};
 pub use sample::{detect, detect_objects, resolve, sample};
-pub use service::{QueryRun, QueryService, ScanHandle};
+pub use service::{PreparedQuery, QueryRun, QueryService, ScanHandle};
 
 use datafusion::error::DataFusionError;
 
@@ -39,7 +39,9 @@ pub enum Error {
     /// dialect. The caller's to fix.
     #[error("{0}")]
     Request(String),
-    /// A location could not be opened, listed or read.
+    /// A location could not be opened, listed or sampled while opening the
+    /// logs. (A fault while scanning comes as [`Error::DataFusion`], with
+    /// the object named inside.)
     #[error(transparent)]
     Source(#[from] SourceError),
     /// DataFusion could not plan the question (a bad query) or run it (bad

@@ -8,6 +8,7 @@ use crate::dialect::DialectSpec;
 
 /// What to read and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScanRequest {
     /// Files, folders, globs, `s3://BUCKET/PREFIX` or `https://` URLs.
     pub locations: Vec<String>,
@@ -71,7 +72,7 @@ pub enum TimeArg {
 /// The time range as given; resolved once the dialect (and so the zone of
 /// zone-less times) is known.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RangeSpec {
     /// Rows at or after this time.
     pub since: Option<TimeArg>,
@@ -79,7 +80,8 @@ pub struct RangeSpec {
     pub until: Option<TimeArg>,
     /// Only the last this-many milliseconds before `until` (or now).
     pub last_ms: Option<i64>,
-    /// What "now" is, epoch ms; `None` is the clock when the logs are opened.
+    /// What "now" is, epoch ms; `None` is the clock when the logs are
+    /// opened ([`crate::engine::LogSet::open`] pins it then).
     pub now_ms: Option<i64>,
 }
 
@@ -137,6 +139,9 @@ impl RangeSpec {
         if let Some(d) = self.last_ms {
             if d <= 0 {
                 return Err(format!("bad last {d} ms: give a duration above zero"));
+            }
+            if self.since.is_some() {
+                return Err("give --since or --last, not both".into());
             }
             range.since = Some(range.until.unwrap_or(now).saturating_sub(d));
         }

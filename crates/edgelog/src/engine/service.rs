@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 
@@ -15,8 +16,9 @@ use crate::scan::exec::scan_counts;
 use crate::scan::stats::{ScanStats, ScanTotals};
 use crate::session::new_context;
 
-/// Questions over one set of logs. Every consumer asks through this: the
-/// CLI, the demo, the tests, and later the lake, alerts and the server.
+/// Questions over one set of logs: the CLI's `query` and `report`, the
+/// demo and the tests ask through this, and so will the lake, alerts and
+/// the server.
 #[derive(Debug, Clone)]
 pub struct QueryService {
     logs: LogSet,
@@ -44,20 +46,50 @@ impl ScanHandle {
         &self.stats
     }
 
-    /// Rows, objects, bytes and malformed lines from the scan's plan
-    /// metrics, with the samples and lists the counters keep.
+    /// Rows, objects and malformed lines from the scan's plan metrics, with
+    /// the samples and lists the counters keep.
     pub fn totals(&self) -> ScanTotals {
         let mut totals = self.stats.snapshot();
-        let counts = scan_counts(self.plan.as_ref());
-        totals.rows = counts.rows;
-        totals.objects = counts.objects;
-        totals.malformed = counts.malformed;
+        // A plan without a scan (the statement ran while it was planned)
+        // keeps the counters' figures.
+        if let Some(counts) = scan_counts(self.plan.as_ref()) {
+            totals.rows = counts.rows;
+            totals.objects = counts.objects;
+            totals.malformed = counts.malformed;
+        }
         totals
     }
 
     /// The one-line summary of [`ScanHandle::totals`].
     pub fn summary(&self) -> String {
         self.totals().summary()
+    }
+}
+
+/// A query planned logically, not started.
+pub struct PreparedQuery {
+    df: DataFrame,
+    stats: Arc<ScanStats>,
+}
+
+impl PreparedQuery {
+    /// The counters the scan will fill.
+    pub fn stats(&self) -> &Arc<ScanStats> {
+        &self.stats
+    }
+
+    /// Plans the scan (listing the objects) and starts it.
+    pub async fn run(self) -> Result<QueryRun, Error> {
+        let task = self.df.task_ctx();
+        let plan = self.df.create_physical_plan().await?;
+        let stream = execute_stream(plan.clone(), Arc::new(task))?;
+        Ok(QueryRun {
+            stream,
+            scan: ScanHandle {
+                stats: self.stats,
+                plan,
+            },
+        })
     }
 }
 
@@ -81,14 +113,17 @@ impl QueryService {
 
     /// Plans `sql` over `logs` and starts it.
     pub async fn query(&self, sql: &str) -> Result<QueryRun, Error> {
+        self.prepare(sql).await?.run().await
+    }
+
+    /// Checks `sql` and plans it logically; [`PreparedQuery::run`] lists the
+    /// objects and starts the scan. Between the two, the counters exist (a
+    /// progress bar can watch the listing too).
+    pub async fn prepare(&self, sql: &str) -> Result<PreparedQuery, Error> {
         let ctx = new_context(self.logs.request().memory_limit)?;
         let stats = self.logs.register(&ctx)?;
-        let plan = ctx.sql(sql).await?.create_physical_plan().await?;
-        let stream = execute_stream(plan.clone(), ctx.task_ctx())?;
-        Ok(QueryRun {
-            stream,
-            scan: ScanHandle { stats, plan },
-        })
+        let df = ctx.sql(sql).await?;
+        Ok(PreparedQuery { df, stats })
     }
 
     /// The report of `panels` over the set's range, beside the window

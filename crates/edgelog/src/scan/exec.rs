@@ -126,27 +126,31 @@ pub struct ScanCounts {
     pub unreadable: u64,
 }
 
-/// Sums the metrics of every [`LogScanExec`] in `plan`.
-pub fn scan_counts(plan: &dyn ExecutionPlan) -> ScanCounts {
-    let mut out = ScanCounts::default();
+/// Sums the metrics of every [`LogScanExec`] in `plan`; `None` when it
+/// has none (a statement DataFusion ran while planning, such as `CREATE
+/// TABLE ... AS`, leaves only its result in the plan).
+pub fn scan_counts(plan: &dyn ExecutionPlan) -> Option<ScanCounts> {
+    let mut out: Option<ScanCounts> = None;
     if let Some(scan) = plan.downcast_ref::<LogScanExec>() {
         let m = scan.metrics.clone_inner();
         let get = |name: &str| m.sum_by_name(name).map_or(0, |v| v.as_usize() as u64);
-        out = ScanCounts {
+        out = Some(ScanCounts {
             objects: get(OBJECTS),
             bytes: get(BYTES),
             rows: get(ROWS),
             malformed: get(MALFORMED),
             unreadable: get(UNREADABLE),
-        };
+        });
     }
     for child in plan.children() {
-        let c = scan_counts(child.as_ref());
-        out.objects += c.objects;
-        out.bytes += c.bytes;
-        out.rows += c.rows;
-        out.malformed += c.malformed;
-        out.unreadable += c.unreadable;
+        if let Some(c) = scan_counts(child.as_ref()) {
+            let o = out.get_or_insert_with(ScanCounts::default);
+            o.objects += c.objects;
+            o.bytes += c.bytes;
+            o.rows += c.rows;
+            o.malformed += c.malformed;
+            o.unreadable += c.unreadable;
+        }
     }
     out
 }

@@ -74,8 +74,6 @@ pub struct Listing {
     pub skipped: Vec<String>,
     /// Date folders not listed because the time range excludes them.
     pub folders_pruned: usize,
-    /// Listing requests made.
-    pub list_calls: usize,
 }
 
 /// How many folder listings run at once.
@@ -104,7 +102,6 @@ pub async fn list_objects(
     } else {
         match src.reader.head(&src.base, &src.location).await {
             Ok(meta) => {
-                listing.list_calls += 1;
                 vec![meta]
             }
             Err(HeadError::NotFound(_)) => walk(src, template, range, margin_ms, &mut listing).await?,
@@ -178,7 +175,6 @@ async fn walk(
         _ => src.location.clone(),
     };
     if range.is_unbounded() || !template.date_folders {
-        listing.list_calls += 1;
         return reader.list(root.as_ref(), &shown(&root)).await;
     }
     let offset_ms = i64::from(template.folder_offset_secs) * 1000;
@@ -201,7 +197,6 @@ async fn walk(
             .collect()
             .await;
         for (_, level, result) in results {
-            listing.list_calls += 1;
             let (dirs, objs) = result?;
             objects.extend(objs);
             for child in dirs {
