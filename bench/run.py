@@ -105,10 +105,14 @@ def main():
     hosts, hours, lph = (3, 72, int(30000 * a.scale)) if not a.quick else (2, 40, 2000)
     runs = 1 if a.quick else a.runs
 
-    sh(["cargo", "build", "--release", "-q", "--bin", "edgelog", "--example", "s3_server", "--example", "inflate_floor"], cwd=ROOT)
+    # The same build as `cargo run --release -- demo`: nothing is rebuilt after it. The helper tools are
+    # their own workspace, so they never change the features DataFusion is built with.
+    sh(["cargo", "build", "--release", "-q", "--bin", "edgelog"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "-q", "--manifest-path", os.path.join(ROOT, "bench", "tools", "Cargo.toml")], cwd=ROOT,
+       env=dict(os.environ, CARGO_TARGET_DIR=TARGET))
     edgelog = os.path.join(TARGET, "release", "edgelog")
-    s3_server = os.path.join(TARGET, "release", "examples", "s3_server")
-    floor_bin = os.path.join(TARGET, "release", "examples", "inflate_floor")
+    s3_server = os.path.join(TARGET, "release", "s3_server")
+    floor_bin = os.path.join(TARGET, "release", "inflate_floor")
 
     shape = "h%d-%dh-%d" % (hosts, hours, lph)
     data_root = os.path.join(ROOT, "bench", "data")

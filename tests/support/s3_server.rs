@@ -1,7 +1,7 @@
 //! An S3-compatible server (s3s-fs) on 127.0.0.1 that checks every
 //! request's SigV4 signature, serving a folder (one sub-folder per bucket).
 //! Shared by the integration tests (in process) and the benchmark (as the
-//! `s3_server` example binary).
+//! `s3_server` binary of `bench/tools/`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 
 #![allow(clippy::expect_used)]
 
-#[path = "../../../tests/support/s3_server.rs"]
+#[path = "../../../../tests/support/s3_server.rs"]
 mod server;
 
 use std::io::Read;
