@@ -1,6 +1,7 @@
 //! [`LogScanExec`]: the physical scan of a log table. Each partition reads
-//! its objects in turn (fetching the next while parsing the current one),
-//! parses them on the blocking pool and streams record batches. What it
+//! its objects in turn (fetching up to `AHEAD_OBJECTS` of them, at most
+//! `AHEAD_BYTES` stored bytes, while parsing the current one), parses
+//! them on the blocking pool and streams record batches. What it
 //! read is counted twice over: in [`ScanStats`] (live, for a progress bar,
 //! with samples of malformed lines) and in its plan metrics (`objects`,
 //! `bytes`, `rows`, `malformed`, `unreadable`), which `EXPLAIN ANALYZE`
@@ -299,6 +300,48 @@ struct PartitionJob {
     metrics: ScanMetrics,
 }
 
+/// Most objects one partition fetches ahead of the one it parses: enough
+/// to hide the latency of object storage behind small objects.
+const AHEAD_OBJECTS: usize = 8;
+/// Most stored bytes among them (one object is always fetched, whatever
+/// its size), so that memory stays bounded with large objects.
+const AHEAD_BYTES: u64 = 32 << 20;
+
+/// The fetches in flight for one partition, in scan order.
+#[derive(Default)]
+struct ReadAhead {
+    /// Index into the partition's objects of the next one to fetch.
+    next: usize,
+    /// Object index and its download, oldest first.
+    pending: std::collections::VecDeque<(usize, SpawnedTask<Result<Bytes>>)>,
+    /// Stored bytes of the objects in `pending`.
+    bytes: u64,
+}
+
+impl ReadAhead {
+    /// Starts fetches until the object or byte bound is met.
+    fn fill(&mut self, job: &PartitionJob) {
+        while let Some(&i) = job.ids.get(self.next) {
+            let size = job.objects[i].object.size;
+            let room = self.pending.len() < AHEAD_OBJECTS && self.bytes.saturating_add(size) <= AHEAD_BYTES;
+            if !self.pending.is_empty() && !room {
+                break;
+            }
+            self.pending
+                .push_back((i, SpawnedTask::spawn(fetch(job.objects[i].clone()))));
+            self.bytes = self.bytes.saturating_add(size);
+            self.next += 1;
+        }
+    }
+
+    /// The next object in scan order and its download.
+    fn next_with(&mut self, job: &PartitionJob) -> Option<(usize, SpawnedTask<Result<Bytes>>)> {
+        let (i, task) = self.pending.pop_front()?;
+        self.bytes = self.bytes.saturating_sub(job.objects[i].object.size);
+        Some((i, task))
+    }
+}
+
 /// The whole object, or why it cannot be had (after the reader's retries).
 async fn fetch(obj: ScanObject) -> Result<Bytes> {
     obj.reader.get(&obj.object.path, &obj.object.name).await.map_err(|e| {
@@ -322,23 +365,20 @@ impl PartitionJob {
     }
 
     async fn scan_all(&self, tx: &mpsc::Sender<Result<RecordBatch>>) -> Result<()> {
-        let mut next = self
-            .ids
-            .first()
-            .map(|&i| SpawnedTask::spawn(fetch(self.objects[i].clone())));
+        let mut ahead = ReadAhead::default();
         // Inflate buffers travel with the partition from object to object.
         let mut buffers = Some(ScanBuffers::new());
-        for (k, &i) in self.ids.iter().enumerate() {
-            let Some(pending) = next.take() else { break };
+        loop {
+            ahead.fill(self);
+            let Some((i, pending)) = ahead.next_with(self) else {
+                break;
+            };
             let fetched = pending
                 .join()
                 .await
                 .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            // Read ahead: fetch the next object while this one is parsed.
-            next = self
-                .ids
-                .get(k + 1)
-                .map(|&j| SpawnedTask::spawn(fetch(self.objects[j].clone())));
+            // Read ahead: the next objects download while this one is parsed.
+            ahead.fill(self);
             let size = self.objects[i].object.size;
             let bytes = match fetched {
                 Ok(bytes) => bytes,
