@@ -3,6 +3,8 @@
 //! decoded by the scan's object reader, then judged by
 //! [`crate::dialect::detect`]'s pure rules.
 
+use futures::{StreamExt, TryStreamExt, stream};
+
 use crate::config::{StorageOptions, TimeRange};
 use crate::dialect::detect::{
     NoVerdict, SAMPLE_BYTES, SAMPLE_LINES, SAMPLE_OBJECTS, Sample, Verdict, decide, judge, pool,
@@ -23,14 +25,21 @@ pub async fn sample(sources: &[Source], range: &TimeRange) -> Result<Vec<Sample>
     let mut out = Vec::new();
     for src in sources {
         let listing = list_objects(src, &template, range, 24 * 3_600_000).await?;
-        for obj in listing.selected.iter().filter(|o| o.size > 0).take(SAMPLE_OBJECTS) {
-            let len = obj.size.min(SAMPLE_BYTES);
-            let bytes = src.reader.get_range(&obj.path, &obj.name, 0..len).await?;
-            out.push(Sample {
-                object: obj.name.clone(),
-                lines: head_lines(&bytes, len < obj.size, SAMPLE_LINES),
-            });
-        }
+        // The first bytes of each sampled object, fetched at once (in order):
+        // over object storage each request is a round trip.
+        let heads: Vec<Sample> = stream::iter(listing.selected.iter().filter(|o| o.size > 0).take(SAMPLE_OBJECTS))
+            .map(|obj| async move {
+                let len = obj.size.min(SAMPLE_BYTES);
+                let bytes = src.reader.get_range(&obj.path, &obj.name, 0..len).await?;
+                Ok::<_, SourceError>(Sample {
+                    object: obj.name.clone(),
+                    lines: head_lines(&bytes, len < obj.size, SAMPLE_LINES),
+                })
+            })
+            .buffered(SAMPLE_OBJECTS)
+            .try_collect()
+            .await?;
+        out.extend(heads);
     }
     // A range that holds no objects still needs a format (the answer is
     // empty, not an error): look at the location as a whole.
