@@ -62,11 +62,11 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
     let (request, shown) = args.scope.into_request(now_ms())?;
     let logs = open_logs(&request, shown).await?;
     let compare = match args.compare.as_deref() {
-        // Without a time range no window compares; that is said first.
-        Some(_) if logs.range().since.is_none() => {
-            bail!("--compare needs a time range: give --last, or --since (and --until)")
+        Some(how) => {
+            // Without a time range no window compares; that is said first.
+            Compare::check_range(logs.range()).map_err(anyhow::Error::msg)?;
+            Some(Compare::parse(how).map_err(anyhow::Error::msg)?)
         }
-        Some(how) => Some(Compare::parse(how).map_err(anyhow::Error::msg)?),
         None => None,
     };
     let report = QueryService::new(logs).report(&panels, compare).await?;

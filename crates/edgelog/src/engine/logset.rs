@@ -5,12 +5,13 @@ use std::sync::Arc;
 use datafusion::prelude::SessionContext;
 
 use super::request::{RangeSpec, ScanRequest};
+use super::sample::open_sources;
 use super::{Error, resolve};
 use crate::config::{ScanOptions, TimeRange, Zone};
 use crate::dialect::{Dialect, DialectSpec};
 use crate::scan::stats::ScanStats;
 use crate::scan::table::LogTable;
-use crate::source::{Source, open_location};
+use crate::source::Source;
 
 /// Logs ready to query: stores opened, dialect decided (and set up from a
 /// sample), zone and time range resolved. Cheap to clone; clones and
@@ -32,19 +33,24 @@ impl LogSet {
     /// Opens `request`: every location, then the dialect (detected or set
     /// up from a sample, once), then the zone and the time range.
     pub async fn open(request: &ScanRequest) -> Result<LogSet, Error> {
-        if request.locations.is_empty() {
+        // What the CLI checks on its flags, checked again for callers that
+        // build requests themselves (a server): a negative margin would
+        // prune objects that hold rows of the range.
+        if request.prune_margin_ms < 0 {
+            return Err(Error::Request(format!(
+                "bad prune margin {} ms: give zero or more",
+                request.prune_margin_ms
+            )));
+        }
+        if request.memory_limit == Some(0) {
             return Err(Error::Request(
-                "no location: give --from PATH, s3://BUCKET/PREFIX or https://...".into(),
+                "bad memory limit 0: give the bytes the queries may use".into(),
             ));
         }
         // One "now" for --last, detection's hint and a comparison window.
         let mut request = request.clone();
         request.range.now_ms = Some(request.range.now());
-        let sources = request
-            .locations
-            .iter()
-            .map(|l| open_location(l, &request.storage))
-            .collect::<Result<Vec<_>, _>>()?;
+        let sources = open_sources(&request.locations, &request.storage)?;
         let (spec, how) = resolve(&request.format, &sources, &request.range.hint()).await?;
         let dialect = spec.build().map_err(Error::Request)?;
         let tz = request.tz.clone().unwrap_or_else(|| dialect.default_tz());

@@ -175,11 +175,16 @@ impl Compare {
             .ok_or_else(|| format!("bad --compare {text:?}: use previous or a duration such as 7d"))
     }
 
+    /// Whether `range` can be compared at all: it needs a start.
+    pub fn check_range(range: TimeRange) -> Result<i64, String> {
+        range
+            .since
+            .ok_or_else(|| "--compare needs a time range: give --last, or --since (and --until)".into())
+    }
+
     /// The window to compare `range` (closed at `now` when open) with.
     pub fn window(self, range: TimeRange, now: i64) -> Result<TimeRange, String> {
-        let Some(since) = range.since else {
-            return Err("--compare needs a time range: give --last, or --since (and --until)".into());
-        };
+        let since = Compare::check_range(range)?;
         let until = range.until.unwrap_or(now);
         let shift = match self {
             Compare::Previous => until - since,

@@ -262,3 +262,28 @@ fn ranges_resolve_in_the_zone_and_say_which_bound_is_wrong() {
     };
     assert!(both.resolve(0).unwrap_err().contains("not both"));
 }
+
+#[test]
+fn requests_a_server_could_send_are_checked_before_anything_is_read() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let open = |r: ScanRequest| rt.block_on(super::LogSet::open(&r)).unwrap_err().to_string();
+    let base = ScanRequest::new(vec!["/nonexistent/edgelog/".into()], DialectSpec::named("sakura"));
+    let negative = ScanRequest {
+        prune_margin_ms: -1,
+        ..base.clone()
+    };
+    assert!(open(negative).starts_with("bad prune margin -1 ms"));
+    let no_memory = ScanRequest {
+        memory_limit: Some(0),
+        ..base.clone()
+    };
+    assert!(open(no_memory).starts_with("bad memory limit 0"));
+    let nowhere = ScanRequest {
+        locations: Vec::new(),
+        ..base
+    };
+    assert!(open(nowhere).starts_with("no location"));
+}

@@ -13,6 +13,19 @@ use crate::dialect::{DialectKind, DialectSpec};
 use crate::scan::object::head_lines;
 use crate::source::{KeyTemplate, Source, SourceError, list_objects, open_location};
 
+/// Opens every location (no I/O yet: stores and credentials).
+pub(super) fn open_sources(locations: &[String], storage: &StorageOptions) -> Result<Vec<Source>, Error> {
+    if locations.is_empty() {
+        return Err(Error::Request(
+            "no location: give --from PATH, s3://BUCKET/PREFIX or https://...".into(),
+        ));
+    }
+    Ok(locations
+        .iter()
+        .map(|l| open_location(l, storage))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 use super::Error;
 
 /// Reads the first lines of up to [`SAMPLE_OBJECTS`] objects of each source
@@ -71,10 +84,7 @@ pub async fn detect(
     locations: &[String],
     storage: &StorageOptions,
 ) -> Result<Vec<(Sample, Result<Verdict, NoVerdict>)>, Error> {
-    let sources = locations
-        .iter()
-        .map(|l| open_location(l, storage))
-        .collect::<Result<Vec<_>, _>>()?;
+    let sources = open_sources(locations, storage)?;
     Ok(detect_objects(&sources, &TimeRange::ALL).await?)
 }
 
