@@ -2,6 +2,8 @@
 //!
 //! - no line panics `SakuraLine::parse` or any accessor, and no key panics
 //!   `key_hour`;
+//! - `SakuraParser` (the remembered layout, learned from the line itself
+//!   and from its first half) answers exactly as `SakuraLine::parse`;
 //! - `record` (every field at once) agrees with the one-field accessors;
 //! - the `msec` shortcut `parse_f64` agrees with `str::parse::<f64>` on any
 //!   text, bit for bit;
@@ -11,13 +13,25 @@
 #![no_main]
 
 use edgelog_parse::request::split_request;
-use edgelog_parse::sakura::{SakuraField, SakuraLine, Scratch, key_hour, parse_f64};
+use edgelog_parse::sakura::{SakuraField, SakuraLine, SakuraParser, Scratch, key_hour, parse_f64};
 use edgelog_parse::time::HOUR_MS;
 use libfuzzer_sys::fuzz_target;
 
 fn check_line(line: &str) {
     let mut unknown = Vec::new();
-    let Ok(l) = SakuraLine::parse(line, |k| unknown.push(k.to_string())) else {
+    let full = SakuraLine::parse(line, |k| unknown.push(k.to_string()));
+    let mut parser = SakuraParser::default();
+    let half = line.get(..line.len() / 2).unwrap_or(line);
+    for learn_from in [line, half, line] {
+        let _ = parser.parse(learn_from, |_| {});
+        let mut seen = Vec::new();
+        let fast = parser.parse(line, |k| seen.push(k.to_string()));
+        assert_eq!(fast, full, "remembered layout disagrees on {line:?}");
+        if full.is_ok() {
+            assert_eq!(seen, unknown);
+        }
+    }
+    let Ok(l) = full else {
         return;
     };
     let s = &mut String::new();

@@ -123,6 +123,81 @@ proptest! {
         prop_assert_eq!(members(&line, true), members(&line, false));
     }
 
+    /// The remembered-layout reader gives exactly what the full scanner
+    /// gives (members, unknown keys, errors), whatever layout it learned
+    /// from the line before: lines of the published keys, shuffled, with
+    /// unknown keys, non-string values, spaces, escapes, and damage.
+    #[test]
+    fn remembered_layout_equals_full_scan(
+        template in proptest::collection::vec((0..20usize, 0..8u8), 0..18),
+        shuffled in any::<bool>(),
+        lines in proptest::collection::vec((
+            proptest::collection::vec("[ !#-\\[\\]-~\u{e9}\u{3042}]{0,12}", 18),
+            proptest::option::of((0..600usize, "[\"\\\\{}:, \n]")),
+            proptest::option::of(0..600usize),
+        ), 1..8),
+    ) {
+        let mut parser = crate::sakura::SakuraParser::default();
+        // Lines of one template with new values each: most take the layout
+        // learned from the line before, damaged ones must not.
+        for (values, damage, cut) in lines {
+            let mut keys: Vec<String> = SakuraField::ALL.iter().map(|f| f.name().to_string()).collect();
+            keys.extend(["extra", "zz", "a\\u0062"].map(String::from));
+            let mut body = Vec::new();
+            for (i, ((k, kind), v)) in template.iter().zip(&values).enumerate() {
+                let key = if shuffled { &keys[*k % keys.len()] } else { &keys[i % keys.len()] };
+                let value = match kind {
+                    0 => "12".to_string(),
+                    1 => "null".to_string(),
+                    2 => format!("\"{}\"", escape(v, true)),
+                    _ => format!("\"{v}\""),
+                };
+                let sep = if *kind == 7 { ": " } else { ":" };
+                body.push(format!("\"{key}\"{sep}{value}"));
+            }
+            let mut line = format!("{{{}}}", body.join(","));
+            if let Some((at, c)) = &damage {
+                let at = at % (line.len() + 1);
+                if line.is_char_boundary(at) {
+                    line.insert_str(at, c);
+                }
+            }
+            if let Some(at) = cut {
+                let at = at % (line.len() + 1);
+                if line.is_char_boundary(at) {
+                    line.truncate(at);
+                }
+            }
+            let (mut u1, mut u2) = (Vec::new(), Vec::new());
+            let fast = parser.parse(&line, |k| u1.push(k.to_string()));
+            let full = SakuraLine::parse(&line, |k| u2.push(k.to_string()));
+            prop_assert_eq!(&fast, &full, "{}", line);
+            if full.is_ok() {
+                prop_assert_eq!(&u1, &u2, "{}", line);
+            }
+        }
+    }
+
+    /// A record typed with a scratch that remembers the last `time` is the
+    /// one typed from nothing, whatever line came before.
+    #[test]
+    fn remembered_time_equals_fresh_parse(
+        times in proptest::collection::vec(prop_oneof![
+            Just("2024-11-27T13:28:34+09:00".to_string()),
+            Just("2024-11-27T13:28:34+00:00".to_string()),
+            "20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\\.[0-9]{1,4})?(Z|[+-][01][0-9]:?[0-5][0-9])?",
+            "[0-9T:+-]{0,12}",
+        ], 1..6),
+    ) {
+        let mut warm = Scratch::default();
+        for t in &times {
+            let line = format!(r#"{{"time":"{t}","msec":"1.5"}}"#);
+            let l = SakuraLine::parse(&line, |_| {}).unwrap();
+            let fresh = l.record(&mut Scratch::default()).map(|r| r.time_ms);
+            prop_assert_eq!(l.record(&mut warm).map(|r| r.time_ms), fresh);
+        }
+    }
+
     #[test]
     fn fast_float_equals_std(s in "[0-9]{0,17}(\\.[0-9]{0,17})?|[0-9.eE+-]{0,8}") {
         let std: Option<f64> = s.parse().ok();

@@ -17,6 +17,11 @@ pub struct RawStr<'a> {
 }
 
 impl<'a> RawStr<'a> {
+    /// A string with no backslash in it, so nothing to decode.
+    pub(crate) fn plain(raw: &'a str) -> Self {
+        RawStr { raw, escaped: false }
+    }
+
     /// The bytes between the quotes, escapes not decoded.
     pub fn raw(&self) -> &'a str {
         self.raw
@@ -382,6 +387,43 @@ fn block_mask(block: &[u8; 64]) -> u64 {
         m |= u64::from(move_mask_i8_m128i(eq) as u16) << (16 * k);
     }
     m
+}
+
+/// Bit `j` is set when `b[at + j]` is a quote or a backslash: where a string
+/// without escapes ends, or where it stops being one.
+pub(crate) fn string_end_mask(b: &[u8], at: usize) -> u64 {
+    let rest = b.get(at..).unwrap_or_default();
+    match rest.first_chunk::<64>() {
+        Some(block) => block_mask(block) | backslash_mask(block),
+        None => {
+            let mut block = [0u8; 64];
+            block[..rest.len()].copy_from_slice(rest);
+            block_mask(&block) | backslash_mask(&block)
+        }
+    }
+}
+
+/// The backslashes of 64 bytes, as [`block_mask`] finds quotes.
+#[cfg(target_arch = "x86_64")]
+fn backslash_mask(block: &[u8; 64]) -> u64 {
+    use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
+    let backslash = set_splat_i8_m128i(b'\\' as i8);
+    let (parts, _) = block.as_chunks::<16>();
+    let mut m = 0u64;
+    for (k, part) in parts.iter().enumerate() {
+        let eq = cmp_eq_mask_i8_m128i(m128i::from(*part), backslash);
+        m |= u64::from(move_mask_i8_m128i(eq) as u16) << (16 * k);
+    }
+    m
+}
+
+/// The backslashes of 64 bytes, without SIMD.
+#[cfg(not(target_arch = "x86_64"))]
+fn backslash_mask(block: &[u8; 64]) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0u64, |m, (j, &c)| m | (u64::from(c == b'\\') << j))
 }
 
 /// The quotes of 64 bytes, 8 at a time: the exact zero-byte test of

@@ -13,6 +13,7 @@
 mod error;
 pub mod inflate;
 pub mod json;
+pub mod layout;
 pub mod pattern;
 pub mod request;
 pub mod sakura;

@@ -8,7 +8,8 @@
 //! silently becoming NULL.
 
 use crate::ParseError;
-use crate::json::{Value, scan_object};
+use crate::json::{RawStr, Value, scan_object};
+use crate::layout::LineLayout;
 use crate::time::{DAY_MS, HOUR_MS, days_from_civil, parse_epoch_secs, parse_iso8601};
 
 /// The offset, in seconds east of UTC, that the service writes times and
@@ -67,7 +68,7 @@ fields! {
 pub const FIELD_COUNT: usize = SakuraField::ALL.len();
 
 /// The known fields of one parsed line, borrowed from it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SakuraLine<'a> {
     values: [Option<Value<'a>>; FIELD_COUNT],
 }
@@ -76,7 +77,17 @@ impl<'a> SakuraLine<'a> {
     /// Parses one line. `on_unknown` is called with the name of every key the
     /// dialect does not know (such fields are otherwise ignored). When a key
     /// repeats, the last value wins, as in most JSON readers.
-    pub fn parse(line: &'a str, mut on_unknown: impl FnMut(&str)) -> Result<Self, ParseError> {
+    pub fn parse(line: &'a str, on_unknown: impl FnMut(&str)) -> Result<Self, ParseError> {
+        Self::parse_observing(line, on_unknown, |_, _, _| {})
+    }
+
+    /// [`parse`](Self::parse), also showing `observe` each member: its key,
+    /// its value and the field the key names.
+    fn parse_observing(
+        line: &'a str,
+        mut on_unknown: impl FnMut(&str),
+        mut observe: impl FnMut(RawStr<'a>, &Value<'a>, Option<SakuraField>),
+    ) -> Result<Self, ParseError> {
         let mut values = [None; FIELD_COUNT];
         let mut key_scratch = String::new();
         let mut key_err = None;
@@ -95,6 +106,7 @@ impl<'a> SakuraLine<'a> {
                 Some(&f) if same(f.name(), name) => Some(f),
                 _ => SakuraField::from_key(name),
             };
+            observe(key, &value, field);
             match field {
                 Some(f) => {
                     values[f as usize] = Some(value);
@@ -182,6 +194,46 @@ impl<'a> SakuraLine<'a> {
     }
 }
 
+/// Parses the lines of one file as [`SakuraLine::parse`] does, remembering
+/// the layout of the last line (see [`crate::layout`]): a line written like
+/// the one before it is read by comparing its separators, any other by the
+/// full scanner. The answer is the same either way.
+#[derive(Debug, Clone)]
+pub struct SakuraParser {
+    layout: LineLayout,
+    candidate: LineLayout,
+}
+
+impl Default for SakuraParser {
+    fn default() -> Self {
+        SakuraParser {
+            // The published order, so that the first line is read fast too.
+            layout: LineLayout::of_keys(SakuraField::ALL.iter().map(|f| f.name()), |k| {
+                SakuraField::from_key(k).map(|f| f as usize)
+            }),
+            candidate: LineLayout::default(),
+        }
+    }
+}
+
+impl SakuraParser {
+    /// Parses one line; see [`SakuraLine::parse`].
+    pub fn parse<'a>(&mut self, line: &'a str, mut on_unknown: impl FnMut(&str)) -> Result<SakuraLine<'a>, ParseError> {
+        let mut values = [None; FIELD_COUNT];
+        if self.layout.read(line, &mut values, &mut on_unknown) {
+            return Ok(SakuraLine { values });
+        }
+        let mut keys = Vec::new();
+        let mut plain = true;
+        let parsed = SakuraLine::parse_observing(line, on_unknown, |key, value, field| {
+            keys.push((key, field.map(|f| f as usize)));
+            plain &= matches!(value, Value::Str(s) if !s.has_escapes());
+        })?;
+        self.layout.learn(&keys, plain, line, &mut self.candidate);
+        Ok(parsed)
+    }
+}
+
 /// String equality without a call to `memcmp`, which costs more than the
 /// comparison for keys this short.
 #[inline]
@@ -222,11 +274,15 @@ pub fn parse_f64(t: &str) -> Option<f64> {
 }
 
 /// Reusable buffers for decoding escaped values, one per field, so that a
-/// record can borrow several decoded values at once.
+/// record can borrow several decoded values at once, and the last `time`
+/// read: lines come in time order, many in the same second, and the same
+/// text always gives the same instant.
 #[derive(Debug, Default)]
 pub struct Scratch {
     fields: [String; FIELD_COUNT],
     time: String,
+    last_time: String,
+    last_time_ms: i64,
 }
 
 /// One line's values with their types, ready to append to columns.
@@ -264,7 +320,18 @@ impl<'a> SakuraLine<'a> {
     where
         'a: 's,
     {
-        let time_ms = self.time_ms(&mut scratch.time)?;
+        let time_ms = match self.text(SakuraField::Time, &mut scratch.time)? {
+            Some(t) if !scratch.last_time.is_empty() && t == scratch.last_time => Some(scratch.last_time_ms),
+            Some(t) => {
+                let ms = parse_iso8601(t, SAKURA_OFFSET_SECS)
+                    .ok_or_else(|| ParseError::bad_value("time", t, "an ISO 8601 time"))?;
+                scratch.last_time.clear();
+                scratch.last_time.push_str(t);
+                scratch.last_time_ms = ms;
+                Some(ms)
+            }
+            None => self.time_ms(&mut scratch.time)?,
+        };
         let mut text = [None; FIELD_COUNT];
         for ((slot, buf), &field) in text.iter_mut().zip(scratch.fields.iter_mut()).zip(SakuraField::ALL) {
             *slot = self.text(field, buf)?;

@@ -7,7 +7,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use edgelog_parse::ParseError;
 use edgelog_parse::request::split_request;
-use edgelog_parse::sakura::{SAKURA_OFFSET_SECS, SakuraField as F, SakuraLine, Scratch, key_hour};
+use edgelog_parse::sakura::{SAKURA_OFFSET_SECS, SakuraField as F, SakuraParser, Scratch, key_hour};
 use edgelog_parse::time::HOUR_MS;
 
 use super::generic::{Builder, Ty, finish_batch};
@@ -201,6 +201,7 @@ impl Dialect for Sakura {
             builders,
             schema: projected,
             rows,
+            parser: SakuraParser::default(),
             scratch: Scratch::default(),
             len: 0,
         })
@@ -213,13 +214,14 @@ struct SakuraDecoder {
     schema: SchemaRef,
     rows: TimeRange,
     need_request: bool,
+    parser: SakuraParser,
     scratch: Scratch,
     len: usize,
 }
 
 impl LineDecoder for SakuraDecoder {
     fn push_line(&mut self, line: &str, line_no: u64, unknown: &mut dyn FnMut(&str)) -> Result<(), ParseError> {
-        let parsed = SakuraLine::parse(line, unknown)?;
+        let parsed = self.parser.parse(line, unknown)?;
         if parsed.has_no_known_key() {
             return Err(ParseError::Shape(
                 "none of the Sakura keys (time, remote_addr, request, status, ...)".into(),

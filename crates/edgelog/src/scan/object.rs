@@ -252,9 +252,9 @@ struct LineScanner<'a> {
 
 impl LineScanner<'_> {
     fn scan_buffer(&mut self, data: &[u8]) -> Result<()> {
-        // One UTF-8 check for the whole buffer is much cheaper than one per
-        // line; only a buffer with some invalid byte is checked line by line.
-        if let Ok(text) = std::str::from_utf8(data) {
+        // One UTF-8 check for the whole buffer (SIMD) is much cheaper than one
+        // per line; only a buffer with some invalid byte is checked line by line.
+        if let Ok(text) = simdutf8::basic::from_utf8(data) {
             let mut rest = text;
             while !rest.is_empty() && !self.stopped {
                 let (line, next) = match memchr(b'\n', rest.as_bytes()) {
