@@ -8,6 +8,7 @@
 pub mod http;
 pub mod ip;
 pub mod rowfn;
+pub mod runs;
 pub mod url;
 pub mod useragent;
 
@@ -27,6 +28,8 @@ pub fn register_all(ctx: &SessionContext) {
         .chain(http::functions())
         .chain(ip::more_functions())
         .chain(useragent::more_functions())
+        // Built-ins replaced by the same function called once per run.
+        .chain(runs::functions())
     {
         ctx.register_udf(f);
     }
