@@ -91,7 +91,11 @@ impl ScalarUDFImpl for EachRun {
         if columns.is_empty() || n < MIN_ROWS || columns.iter().any(|c| c.len() != n) {
             return self.inner.invoke_with_args(args);
         }
-        let ranges = partition(&columns)?.ranges();
+        // A type the kernel cannot compare: every row, as the built-in does.
+        let Ok(runs) = partition(&columns) else {
+            return self.inner.invoke_with_args(args);
+        };
+        let ranges = runs.ranges();
         // Fewer than two rows per run on average: not worth the copies.
         if ranges.len() * 2 > n {
             return self.inner.invoke_with_args(args);
