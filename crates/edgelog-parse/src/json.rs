@@ -315,37 +315,86 @@ fn literal<'a>(b: &[u8], i: usize, word: &[u8], v: Value<'a>) -> Result<(Value<'
     }
 }
 
-/// Finds the quotes of a line that has no backslash, 64 bytes at a time
-/// (the comparison loop compiles to SIMD), so that each string ends by a bit
-/// scan instead of a search of its own. Lines with a backslash are scanned
-/// the careful way, since a quote may then be escaped.
+/// Finds the quotes of a line that has no backslash, 64 bytes at a time, so
+/// that each string ends by a bit scan instead of a search of its own.
+/// Lines with a backslash are scanned the careful way, since a quote may
+/// then be escaped.
 struct Quotes<'a> {
-    b: &'a [u8],
     /// The line has no backslash, so every quote is a string delimiter.
     plain: bool,
-    /// Start of the 64-byte block whose quotes are in `mask`.
-    base: usize,
-    mask: u64,
+    scan: ByteScan<'a, QuoteBytes>,
 }
 
 impl<'a> Quotes<'a> {
     fn new(b: &'a [u8]) -> Self {
         Quotes {
-            b,
             plain: memchr(b'\\', b).is_none(),
-            base: usize::MAX,
-            mask: 0,
+            scan: ByteScan::new(b),
         }
     }
 
-    /// The offset of the first quote at or after `from`. Calls in increasing
-    /// order reuse the current block's mask; any order gives the right answer.
+    /// The offset of the first quote at or after `from`.
     #[inline]
     fn next_quote(&mut self, from: usize) -> Option<usize> {
+        self.scan.next(from)
+    }
+}
+
+/// Which bytes a [`ByteScan`] finds, as a mask of one 64-byte block.
+pub(crate) trait BlockMask {
+    /// Bit `j` is set when `block[j]` is one of the bytes.
+    fn mask(block: &[u8; 64]) -> u64;
+}
+
+/// Quotes.
+pub(crate) struct QuoteBytes;
+
+impl BlockMask for QuoteBytes {
+    #[inline]
+    fn mask(block: &[u8; 64]) -> u64 {
+        byte_mask(block, b'"')
+    }
+}
+
+/// Quotes and backslashes: where a string without escapes ends, or where it
+/// stops being one.
+pub(crate) struct StringEndBytes;
+
+impl BlockMask for StringEndBytes {
+    #[inline]
+    fn mask(block: &[u8; 64]) -> u64 {
+        byte_mask(block, b'"') | byte_mask(block, b'\\')
+    }
+}
+
+/// Finds the bytes `M` names in a line, 64 bytes at a time (the comparison
+/// loop compiles to SIMD), each block once: calls in increasing order reuse
+/// the current block's mask; any order gives the right answer.
+pub(crate) struct ByteScan<'a, M> {
+    b: &'a [u8],
+    /// Start of the 64-byte block whose bits are in `mask`.
+    base: usize,
+    mask: u64,
+    kind: std::marker::PhantomData<M>,
+}
+
+impl<'a, M: BlockMask> ByteScan<'a, M> {
+    pub(crate) fn new(b: &'a [u8]) -> Self {
+        ByteScan {
+            b,
+            base: usize::MAX,
+            mask: 0,
+            kind: std::marker::PhantomData,
+        }
+    }
+
+    /// The offset of the first such byte at or after `from`.
+    #[inline]
+    pub(crate) fn next(&mut self, from: usize) -> Option<usize> {
         let block = from - from % 64;
         if block != self.base {
             self.base = block;
-            self.mask = quote_mask(self.b, block);
+            self.mask = self.mask_at(block);
         }
         let mut m = self.mask & (u64::MAX << (from - block));
         loop {
@@ -356,85 +405,51 @@ impl<'a> Quotes<'a> {
             if self.base >= self.b.len() {
                 return None;
             }
-            self.mask = quote_mask(self.b, self.base);
+            self.mask = self.mask_at(self.base);
             m = self.mask;
         }
     }
-}
 
-/// Bit `j` is set when `b[at + j]` is a quote.
-fn quote_mask(b: &[u8], at: usize) -> u64 {
-    let rest = b.get(at..).unwrap_or_default();
-    match rest.first_chunk::<64>() {
-        Some(block) => block_mask(block),
-        None => {
-            let mut block = [0u8; 64];
-            block[..rest.len()].copy_from_slice(rest);
-            block_mask(&block)
+    /// The mask of the block at `at`; past the end counts as zero bytes.
+    fn mask_at(&self, at: usize) -> u64 {
+        let rest = self.b.get(at..).unwrap_or_default();
+        match rest.first_chunk::<64>() {
+            Some(block) => M::mask(block),
+            None => {
+                let mut block = [0u8; 64];
+                block[..rest.len()].copy_from_slice(rest);
+                M::mask(&block)
+            }
         }
     }
 }
 
-/// The quotes of 64 bytes, 16 at a time with SSE2 (part of every x86_64).
+/// Where `byte` is in 64 bytes, 16 at a time with SSE2 (part of every x86_64).
 #[cfg(target_arch = "x86_64")]
-fn block_mask(block: &[u8; 64]) -> u64 {
+#[inline]
+fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
     use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
-    let quote = set_splat_i8_m128i(b'"' as i8);
+    let needle = set_splat_i8_m128i(byte as i8);
     let (parts, _) = block.as_chunks::<16>();
     let mut m = 0u64;
     for (k, part) in parts.iter().enumerate() {
-        let eq = cmp_eq_mask_i8_m128i(m128i::from(*part), quote);
+        let eq = cmp_eq_mask_i8_m128i(m128i::from(*part), needle);
         m |= u64::from(move_mask_i8_m128i(eq) as u16) << (16 * k);
     }
     m
 }
 
-/// Bit `j` is set when `b[at + j]` is a quote or a backslash: where a string
-/// without escapes ends, or where it stops being one.
-pub(crate) fn string_end_mask(b: &[u8], at: usize) -> u64 {
-    let rest = b.get(at..).unwrap_or_default();
-    match rest.first_chunk::<64>() {
-        Some(block) => block_mask(block) | backslash_mask(block),
-        None => {
-            let mut block = [0u8; 64];
-            block[..rest.len()].copy_from_slice(rest);
-            block_mask(&block) | backslash_mask(&block)
-        }
-    }
-}
-
-/// The backslashes of 64 bytes, as [`block_mask`] finds quotes.
-#[cfg(target_arch = "x86_64")]
-fn backslash_mask(block: &[u8; 64]) -> u64 {
-    use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
-    let backslash = set_splat_i8_m128i(b'\\' as i8);
-    let (parts, _) = block.as_chunks::<16>();
-    let mut m = 0u64;
-    for (k, part) in parts.iter().enumerate() {
-        let eq = cmp_eq_mask_i8_m128i(m128i::from(*part), backslash);
-        m |= u64::from(move_mask_i8_m128i(eq) as u16) << (16 * k);
-    }
-    m
-}
-
-/// The backslashes of 64 bytes, without SIMD.
-#[cfg(not(target_arch = "x86_64"))]
-fn backslash_mask(block: &[u8; 64]) -> u64 {
-    block
-        .iter()
-        .enumerate()
-        .fold(0u64, |m, (j, &c)| m | (u64::from(c == b'\\') << j))
-}
-
-/// The quotes of 64 bytes, 8 at a time: the exact zero-byte test of
+/// Where `byte` is in 64 bytes, 8 at a time: the exact zero-byte test of
 /// Hacker's Delight, then the high bits gathered by a multiplication.
 #[cfg(not(target_arch = "x86_64"))]
-fn block_mask(block: &[u8; 64]) -> u64 {
+#[inline]
+fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let splat = u64::from_le_bytes([byte; 8]);
     let (words, _) = block.as_chunks::<8>();
     let mut m = 0u64;
     for (k, w) in words.iter().enumerate() {
-        let t = u64::from_le_bytes(*w) ^ 0x2222_2222_2222_2222;
+        let t = u64::from_le_bytes(*w) ^ splat;
         let high = !(((t & LOW7) + LOW7) | t | LOW7);
         m |= ((high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
     }

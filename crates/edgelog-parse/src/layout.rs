@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use crate::json::{RawStr, Value, string_end_mask};
+use crate::json::{ByteScan, RawStr, StringEndBytes, Value};
 
 /// The remembered layout: separators and which field each member fills.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +76,7 @@ impl LineLayout {
             return false;
         }
         let b = line.as_bytes();
-        let mut ends = StringEnds::new(b);
+        let mut ends = ByteScan::<StringEndBytes>::new(b);
         let mut at = 0;
         let mut unknown = false;
         for m in &self.members {
@@ -132,47 +132,6 @@ impl LineLayout {
         let mut values = vec![None; keys.iter().filter_map(|(_, s)| *s).max().map_or(0, |s| s + 1)];
         if scratch.read(line, &mut values, &mut |_| {}) {
             std::mem::swap(self, scratch);
-        }
-    }
-}
-
-/// Finds the quotes and backslashes of a line 64 bytes at a time, each
-/// block once, so that each value's end is a bit scan.
-struct StringEnds<'a> {
-    b: &'a [u8],
-    /// Start of the block whose bits are in `mask`.
-    base: usize,
-    mask: u64,
-}
-
-impl<'a> StringEnds<'a> {
-    fn new(b: &'a [u8]) -> Self {
-        StringEnds {
-            b,
-            base: usize::MAX,
-            mask: 0,
-        }
-    }
-
-    /// The first quote or backslash at or after `from`.
-    #[inline]
-    fn next(&mut self, from: usize) -> Option<usize> {
-        let block = from - from % 64;
-        if block != self.base {
-            self.base = block;
-            self.mask = string_end_mask(self.b, block);
-        }
-        let mut m = self.mask & (u64::MAX << (from - block));
-        loop {
-            if m != 0 {
-                return Some(self.base + m.trailing_zeros() as usize);
-            }
-            self.base += 64;
-            if self.base >= self.b.len() {
-                return None;
-            }
-            self.mask = string_end_mask(self.b, self.base);
-            m = self.mask;
         }
     }
 }
