@@ -181,9 +181,7 @@ impl<'a> SakuraLine<'a> {
     /// `msec` when `time` is missing.
     pub fn time_ms(&self, scratch: &mut String) -> Result<Option<i64>, ParseError> {
         if let Some(t) = self.text(SakuraField::Time, scratch)? {
-            return parse_iso8601(t, SAKURA_OFFSET_SECS)
-                .map(Some)
-                .ok_or_else(|| ParseError::bad_value("time", t, "an ISO 8601 time"));
+            return time_of(t).map(Some);
         }
         match self.text(SakuraField::Msec, scratch)? {
             None => Ok(None),
@@ -232,6 +230,11 @@ impl SakuraParser {
         self.layout.learn(&keys, plain, line, &mut self.candidate);
         Ok(parsed)
     }
+}
+
+/// The instant a `time` text names (read in +09:00 when it has no offset).
+fn time_of(t: &str) -> Result<i64, ParseError> {
+    parse_iso8601(t, SAKURA_OFFSET_SECS).ok_or_else(|| ParseError::bad_value("time", t, "an ISO 8601 time"))
 }
 
 /// String equality without a call to `memcmp`, which costs more than the
@@ -321,10 +324,10 @@ impl<'a> SakuraLine<'a> {
         'a: 's,
     {
         let time_ms = match self.text(SakuraField::Time, &mut scratch.time)? {
-            Some(t) if !scratch.last_time.is_empty() && t == scratch.last_time => Some(scratch.last_time_ms),
+            // `text` never returns "", so the empty start matches no line.
+            Some(t) if t == scratch.last_time => Some(scratch.last_time_ms),
             Some(t) => {
-                let ms = parse_iso8601(t, SAKURA_OFFSET_SECS)
-                    .ok_or_else(|| ParseError::bad_value("time", t, "an ISO 8601 time"))?;
+                let ms = time_of(t)?;
                 scratch.last_time.clear();
                 scratch.last_time.push_str(t);
                 scratch.last_time_ms = ms;
