@@ -8,7 +8,9 @@
 //! gzip (every member of a multi-member file), zstd, or plain text.
 //! Objects that inflate to at most [`WHOLE_OBJECT_LIMIT`] are inflated in
 //! one call with libdeflate and split into lines in place; larger ones (and
-//! zstd) are streamed, so memory stays bounded whatever the object size.
+//! zstd) are streamed through a buffer of [`STREAM_CHUNK`] bytes, whose
+//! whole lines take the same path, so memory stays bounded whatever the
+//! object size.
 
 use std::io::{BufRead, BufReader, Read};
 use std::ops::ControlFlow;
@@ -25,8 +27,15 @@ use crate::dialect::LineDecoder;
 use edgelog_parse::inflate::{Inflater, trailer_size};
 
 /// Largest decompressed size (as announced by the gzip trailer, or guessed
-/// from the compressed size) that is inflated in one piece.
-pub const WHOLE_OBJECT_LIMIT: usize = 256 * 1024 * 1024;
+/// from the compressed size) that is inflated in one piece. libdeflate is
+/// about twice as fast as streaming, but holds the whole object: this
+/// bounds what each scanning thread holds, so that ten times larger
+/// objects do not take ten times the memory.
+pub const WHOLE_OBJECT_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Bytes decompressed at a time from a streamed object; a longer line
+/// grows the buffer to hold it.
+pub const STREAM_CHUNK: usize = 4 * 1024 * 1024;
 
 /// What compression an object's first bytes announce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,14 +163,10 @@ fn scan_data(data: &[u8], lines: &mut LineScanner<'_>, buffers: &mut ScanBuffers
                 .gunzip(data, &mut buffers.inflated)
                 .map_err(|e| read_error(name, &e))?;
             lines.scan_buffer(&buffers.inflated)?;
-            // Do not keep a large buffer alive between objects.
-            if buffers.inflated.capacity() > 64 * 1024 * 1024 {
-                buffers.inflated = Vec::new();
-            }
         }
         Compression::Gzip | Compression::Zstd => {
             let reader = decompressed(data).map_err(|e| read_error(name, &e))?;
-            lines.scan_reader(reader)?;
+            lines.scan_stream(reader, STREAM_CHUNK, &mut buffers.inflated)?;
         }
         Compression::Plain => lines.scan_buffer(data)?,
     }
@@ -171,7 +176,8 @@ fn scan_data(data: &[u8], lines: &mut LineScanner<'_>, buffers: &mut ScanBuffers
 /// The decompressed bytes of an object (or of its start), streamed.
 fn decompressed(data: &[u8]) -> std::io::Result<Box<dyn Read + '_>> {
     Ok(match Compression::detect(data) {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(data)),
+        // `bufread`: the decoder reads the slice in place, without a copy.
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(data)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(data)?),
         Compression::Plain => Box::new(data),
     })
@@ -278,19 +284,48 @@ impl LineScanner<'_> {
         Ok(())
     }
 
-    fn scan_reader<R: Read>(&mut self, reader: R) -> Result<()> {
-        let name = self.name;
-        let mut failed = None;
-        for_each_line(reader, &mut |line, _| match self.line(line) {
-            Ok(()) if !self.stopped => ControlFlow::Continue(()),
-            Ok(()) => ControlFlow::Break(()),
-            Err(e) => {
-                failed = Some(e);
-                ControlFlow::Break(())
+    /// Decompresses `reader` into `buf`, `chunk` bytes at a time, and scans
+    /// the whole lines of each fill as one buffer; the cut line at its end
+    /// moves to the front for the next fill. A read error ends the scan as
+    /// unreadable after the lines before it.
+    fn scan_stream<R: Read>(&mut self, mut reader: R, chunk: usize, buf: &mut Vec<u8>) -> Result<()> {
+        buf.clear();
+        buf.resize(chunk.max(2), 0);
+        // Bytes held in `buf`, of which the first `whole` are whole lines.
+        let mut filled = 0;
+        let mut whole = 0;
+        while !self.stopped {
+            if filled == buf.len() {
+                // One line longer than the buffer: make room for it.
+                buf.resize(buf.len() * 2, 0);
             }
-        })
-        .map_err(|e| read_error(name, &e))?;
-        failed.map_or(Ok(()), Err)
+            let n = match reader.read(&mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // The whole lines before the damage are rows.
+                    self.scan_buffer(&buf[..whole])?;
+                    return Err(read_error(self.name, &e));
+                }
+            };
+            if n == 0 {
+                return self.scan_buffer(&buf[..filled]);
+            }
+            if let Some(i) = memchr::memrchr(b'\n', &buf[filled..filled + n]) {
+                whole = filled + i + 1;
+            }
+            filled += n;
+            // Scan when the buffer is at least half full, not a few lines
+            // at a time after each small read.
+            if whole == 0 || filled < buf.len() / 2 {
+                continue;
+            }
+            self.scan_buffer(&buf[..whole])?;
+            buf.copy_within(whole..filled, 0);
+            filled -= whole;
+            whole = 0;
+        }
+        Ok(())
     }
 
     /// One line of bytes that may not be UTF-8: invalid sequences become
@@ -360,5 +395,141 @@ impl LineScanner<'_> {
             (self.emit)(batch);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use arrow::compute::concat_batches;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::config::TimeRange;
+    use crate::dialect::spec::DialectSpec;
+
+    /// Lines a Sakura object may hold: good ones, a damaged one, invalid
+    /// UTF-8, CRLF, blank, and one long enough to outgrow a small buffer.
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let good = (0u32..4000, 0usize..3).prop_map(|(n, k)| {
+            format!(
+                r#"{{"time":"2024-11-27T13:{:02}:{:02}+09:00","remote_addr":"192.0.2.{}","request":"GET /p{n} HTTP/1.1","status":"200","bytes_sent":"{n}","x_cache":"{}"}}"#,
+                n / 60 % 60,
+                n % 60,
+                n % 250,
+                ["HIT", "MISS", "-"][k]
+            )
+            .into_bytes()
+        });
+        prop_oneof![
+            6 => good.clone(),
+            1 => good.clone().prop_map(|mut l| { l.truncate(l.len() / 2); l }),
+            1 => good.clone().prop_map(|mut l| { let at = l.len() / 3; l[at] = 0xff; l }),
+            1 => good.clone().prop_map(|mut l| { l.push(b'\r'); l }),
+            1 => Just(Vec::new()),
+            1 => (100usize..600).prop_map(|n| format!(r#"{{"time":"2024-11-27T13:00:00+09:00","request":"GET /{} HTTP/1.1","status":"404"}}"#, "x".repeat(n)).into_bytes()),
+        ]
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Everything a scan gives back, comparable: the rows as one batch and
+    /// the report's counts and samples.
+    type Seen = (RecordBatch, u64, u64, Vec<(u64, String)>, u64, Vec<String>, bool);
+
+    fn scan(how: &dyn Fn(&mut LineScanner<'_>) -> Result<()>) -> Seen {
+        let dialect = DialectSpec::named("sakura").build().unwrap();
+        let schema = dialect.schema("UTC");
+        let all: Vec<usize> = (0..schema.fields().len()).collect();
+        let mut decoder = dialect.decoder(&schema, &all, TimeRange::ALL);
+        let mut batches = Vec::new();
+        let mut emit = |b: RecordBatch| {
+            batches.push(b);
+            true
+        };
+        let settings = ScanSettings {
+            batch_size: 7,
+            strict: false,
+            skip_unreadable: false,
+        };
+        let mut lines = LineScanner {
+            name: "o",
+            decoder: decoder.as_mut(),
+            settings,
+            emit: &mut emit,
+            report: ObjectReport::default(),
+            line_no: 0,
+            stopped: false,
+        };
+        let ok = how(&mut lines).and_then(|()| lines.finish()).is_ok();
+        let r = lines.report;
+        let rows = concat_batches(&schema, &batches).unwrap();
+        let unknown = r.unknown_fields.into_iter().collect();
+        (rows, r.rows, r.malformed, r.samples, r.invalid_utf8, unknown, ok)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The streamed path, with buffers small enough that lines cross
+        /// fills and outgrow them, gives what one whole buffer gives.
+        #[test]
+        fn streamed_chunks_equal_one_buffer(
+            lines in proptest::collection::vec(line(), 0..60),
+            final_newline in any::<bool>(),
+            chunk in 2usize..300,
+        ) {
+            let mut data = lines.join(&b'\n');
+            if final_newline {
+                data.push(b'\n');
+            }
+            let gz = gzip(&data);
+            let whole = scan(&|l| l.scan_buffer(&data));
+            let streamed = scan(&|l| {
+                let mut buf = Vec::new();
+                l.scan_stream(decompressed(&gz).unwrap(), chunk, &mut buf)
+            });
+            prop_assert_eq!(whole, streamed);
+        }
+    }
+
+    /// A damaged stream gives the whole lines before the damage as rows,
+    /// then says which object is unreadable.
+    #[test]
+    fn a_damaged_stream_keeps_the_lines_before_the_damage() {
+        let line = r#"{"time":"2024-11-27T13:00:00+09:00","request":"GET / HTTP/1.1","status":"200"}"#;
+        let data = format!("{line}\n").repeat(20_000);
+        let mut gz = gzip(data.as_bytes());
+        gz.truncate(gz.len() / 2);
+        let mut buffers = ScanBuffers::new();
+        let dialect = DialectSpec::named("sakura").build().unwrap();
+        let schema = dialect.schema("UTC");
+        let mut decoder = dialect.decoder(&schema, &[], TimeRange::ALL);
+        let settings = ScanSettings {
+            batch_size: 1000,
+            strict: false,
+            skip_unreadable: false,
+        };
+        let mut lines = LineScanner {
+            name: "half.gz",
+            decoder: decoder.as_mut(),
+            settings,
+            emit: &mut |_| true,
+            report: ObjectReport::default(),
+            line_no: 0,
+            stopped: false,
+        };
+        let err = lines
+            .scan_stream(decompressed(&gz).unwrap(), 4096, &mut buffers.inflated)
+            .unwrap_err();
+        assert!(Unreadable::of(&err).is_some_and(|u| u.object == "half.gz"), "{err}");
+        let rows = lines.report.rows;
+        assert!(rows > 1000 && rows < 20_000, "{rows} rows before the damage");
+        assert_eq!(lines.report.malformed, 0);
     }
 }
