@@ -13,6 +13,7 @@ mod formats;
 mod frontdoor;
 mod hardening;
 mod html;
+mod lake;
 mod peers;
 mod pruning;
 mod report;

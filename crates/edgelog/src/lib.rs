@@ -6,8 +6,10 @@
 //! [`source`], the dialect from [`dialect`], detected from a sample) and
 //! answers SQL and reports through DataFusion ([`session`], the [`scan`]
 //! of each object, [`functions`]); [`output`] and [`report`]'s renderers
-//! turn the answers into text, files and pages. [`config`] holds the plain
-//! values every layer shares; [`demo`] makes sample data.
+//! turn the answers into text, files and pages. [`lake`] keeps logs as a
+//! Delta Lake table that the engine reads like raw objects; [`ingest`]
+//! fills it. [`config`]
+//! holds the plain values every layer shares; [`demo`] makes sample data.
 
 pub mod cli;
 pub mod config;
@@ -15,6 +17,8 @@ pub mod demo;
 pub mod dialect;
 pub mod engine;
 pub mod functions;
+pub mod ingest;
+pub mod lake;
 pub mod output;
 pub mod report;
 pub mod scan;

@@ -9,6 +9,8 @@ mod demo;
 mod detect;
 mod formats;
 mod functions;
+mod ingest;
+mod lake;
 mod progress;
 mod query;
 mod report;
@@ -37,6 +39,10 @@ enum Command {
     Query(Box<query::QueryArgs>),
     /// The everyday questions as panels: terminal, Markdown or JSON.
     Report(Box<report::ReportArgs>),
+    /// Read raw logs once into a lake (a Delta Lake table): only objects it does not hold yet.
+    Ingest(Box<ingest::IngestArgs>),
+    /// What a lake holds.
+    Lake(Box<lake::LakeArgs>),
     /// List the log formats edgelog reads, with their columns.
     Formats(formats::FormatsArgs),
     /// Tell the format of logs from their first lines, with the evidence.
@@ -141,6 +147,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
                 match cli.command {
                     Command::Query(args) => query::run(*args).await,
                     Command::Report(args) => report::run(*args).await,
+                    Command::Ingest(args) => ingest::run(*args).await,
+                    Command::Lake(args) => lake::run(*args).await,
                     Command::Formats(args) => formats::run(args),
                     Command::Detect(args) => detect::run(args).await,
                     Command::Functions(args) => functions::run(args),

@@ -18,6 +18,9 @@ pub struct ScopeArgs {
     /// Where the logs are: a file, folder, glob, s3://BUCKET/PREFIX or https:// URL. Repeatable.
     #[arg(long = "from", value_name = "LOCATION")]
     pub from: Vec<String>,
+    /// A lake made by `edgelog ingest` (folder or s3://BUCKET/PREFIX): its rows are read, and with --from also the raw objects it does not hold yet.
+    #[arg(long, value_name = "LAKE")]
+    pub lake: Option<String>,
     /// The log format: auto (detected from the first lines), auto-per-object, a name from `edgelog formats`, nginx:'LOG_FORMAT', apache:'LOGFORMAT', regex:'(?P<status>...)' or @FILE.
     #[arg(long, env = "EDGELOG_FORMAT", default_value = "auto", value_name = "FORMAT")]
     pub format: String,
@@ -139,8 +142,8 @@ impl ScopeArgs {
     /// Checks every flag, with `now_ms` as the end of `--last`, and turns
     /// them into the request; nothing is read yet.
     pub fn into_request(self, now_ms: i64) -> Result<(ScanRequest, Verbosity)> {
-        if self.from.is_empty() {
-            bail!("no location: give --from PATH, s3://BUCKET/PREFIX or https://...");
+        if self.from.is_empty() && self.lake.is_none() {
+            bail!("no location: give --from PATH, s3://BUCKET/PREFIX or https://... (or --lake LAKE)");
         }
         let storage = StorageOptions {
             endpoint: self.endpoint.clone(),
@@ -164,6 +167,7 @@ impl ScopeArgs {
         let format = format_spec(&self.format)?;
         let request = ScanRequest {
             locations: self.from,
+            lake: self.lake,
             format,
             range: RangeSpec {
                 since: self.since.map(TimeArg::Text),

@@ -2,15 +2,23 @@
 
 use std::sync::Arc;
 
-use datafusion::prelude::SessionContext;
+use std::future::IntoFuture;
+
+use datafusion::catalog::TableProvider;
+use datafusion::common::ScalarValue;
+use datafusion::prelude::{SessionContext, col, lit};
 
 use super::request::{RangeSpec, ScanRequest};
 use super::sample::open_sources;
 use super::{Error, resolve};
 use crate::config::{ScanOptions, TimeRange, Zone};
 use crate::dialect::{Dialect, DialectSpec};
+use crate::lake::Lake;
+use crate::lake::manifest::Manifest;
+use crate::lake::table::LakeTable;
+use crate::scan::exec::ScanObject;
 use crate::scan::stats::ScanStats;
-use crate::scan::table::LogTable;
+use crate::scan::table::{LogTable, Objects};
 use crate::source::Source;
 
 /// Logs ready to query: stores opened, dialect decided (and set up from a
@@ -27,6 +35,20 @@ pub struct LogSet {
     sources: Vec<Source>,
     zone: Zone,
     range: TimeRange,
+    lake: Option<LakePart>,
+}
+
+/// The lake a set reads, and which source objects it holds (those are not
+/// read raw again).
+#[derive(Debug, Clone)]
+struct LakePart {
+    lake: Lake,
+    manifest: Arc<Manifest>,
+    /// delta-rs's provider over the stored columns, built once.
+    stored: Arc<dyn TableProvider>,
+    /// Objects the lake holds in an older version (re-uploaded since):
+    /// their rows come from the raw objects, not from the lake.
+    replaced: Arc<Vec<String>>,
 }
 
 impl LogSet {
@@ -50,8 +72,27 @@ impl LogSet {
         // One "now" for --last, detection's hint and a comparison window.
         let mut request = request.clone();
         request.range.now_ms = Some(request.range.now());
-        let sources = open_sources(&request.locations, &request.storage)?;
-        let (spec, how) = resolve(&request.format, &sources, &request.range.hint()).await?;
+        let lake = match &request.lake {
+            Some(location) => Some(open_lake(location, &request).await?),
+            None => None,
+        };
+        let sources = match &lake {
+            Some(_) if request.locations.is_empty() => Vec::new(),
+            _ => open_sources(&request.locations, &request.storage)?,
+        };
+        let (spec, how) = match &lake {
+            Some(part) => {
+                let held = part.lake.format()?;
+                if !request.format.is_auto() && request.format != held {
+                    return Err(Error::Request(format!(
+                        "the lake {} holds another format than --format asks for",
+                        part.lake.location
+                    )));
+                }
+                (held, format!("the lake's format ({})", part.lake.location))
+            }
+            None => resolve(&request.format, &sources, &request.range.hint()).await?,
+        };
         let dialect = spec.build().map_err(Error::Request)?;
         let tz = request.tz.clone().unwrap_or_else(|| dialect.default_tz());
         let Some(zone) = Zone::parse(&tz) else {
@@ -61,14 +102,26 @@ impl LogSet {
         };
         let range = request.range.resolve(zone.offset_secs).map_err(Error::Request)?;
         request.format = spec;
-        Ok(LogSet {
+        let mut set = LogSet {
             request,
             how,
             dialect,
             sources,
             zone,
             range,
-        })
+            lake,
+        };
+        if set.lake.is_some() && !set.sources.is_empty() {
+            let listed = set.list().await?;
+            if let Some(part) = &mut set.lake {
+                let changed = listed.iter().filter(|o| {
+                    let held = part.manifest.sources.get(&o.object.name);
+                    held.is_some_and(|h| !h.entry.same_object(o.object.size, o.object.etag.as_deref()))
+                });
+                part.replaced = Arc::new(changed.map(|o| o.object.name.clone()).collect());
+            }
+        }
+        Ok(set)
     }
 
     /// The same logs over another time range, without opening them again
@@ -104,6 +157,11 @@ impl LogSet {
         &self.how
     }
 
+    /// The raw columns, with times in `zone`.
+    pub fn schema(&self, zone: &str) -> arrow::datatypes::SchemaRef {
+        self.dialect.schema(zone)
+    }
+
     /// The zone times are shown in.
     pub fn zone(&self) -> &Zone {
         &self.zone
@@ -123,7 +181,56 @@ impl LogSet {
     /// Registers the logs as the table `logs` of `ctx`; what its scans see
     /// is counted in the returned stats.
     pub fn register(&self, ctx: &SessionContext) -> Result<Arc<ScanStats>, Error> {
+        self.register_as(ctx, "logs", Objects::Listed)
+    }
+
+    /// Registers the chosen `objects` of the logs as the table `name`.
+    pub fn register_as(&self, ctx: &SessionContext, name: &str, objects: Objects) -> Result<Arc<ScanStats>, Error> {
         let stats = Arc::new(ScanStats::default());
+        let Some(part) = &self.lake else {
+            let table = self.table(stats.clone()).with_objects(objects);
+            ctx.register_table(name, Arc::new(table))?;
+            return Ok(stats);
+        };
+        // The lake's rows, then the raw objects it does not hold yet.
+        part.lake
+            .table()
+            .update_datafusion_session(&ctx.state())
+            .map_err(crate::lake::LakeError::from)?;
+        let schema = self.dialect.schema(&self.zone.name);
+        let lake = LakeTable::new(part.stored.clone(), schema, self.zone.offset_secs);
+        let mut logs = ctx.read_table(Arc::new(lake))?;
+        if let Some(since) = self.range.since {
+            logs = logs.filter(col("time").gt_eq(lit(time_literal(since, &self.zone))))?;
+        }
+        if let Some(until) = self.range.until {
+            logs = logs.filter(col("time").lt(lit(time_literal(until, &self.zone))))?;
+        }
+        if !part.replaced.is_empty() {
+            let names = part.replaced.iter().map(|n| lit(n.clone())).collect();
+            logs = logs.filter(col("_file").in_list(names, true))?;
+        }
+        if !self.sources.is_empty() {
+            let held = part.manifest.clone();
+            let raw = self
+                .table(stats.clone())
+                .with_objects(Objects::ListedExcept(Arc::new(move |o| {
+                    held.holds(&o.name, o.size, o.etag.as_deref())
+                })));
+            logs = logs.union(ctx.read_table(Arc::new(raw))?)?;
+        }
+        ctx.register_table(name, logs.into_view())?;
+        Ok(stats)
+    }
+
+    /// The objects the logs hold for their time range (widened by the
+    /// margin), each once, in name order per location.
+    pub async fn list(&self) -> Result<Vec<ScanObject>, Error> {
+        let table = self.table(Arc::new(ScanStats::default()));
+        Ok(table.list_range(&self.range).await?)
+    }
+
+    fn table(&self, stats: Arc<ScanStats>) -> LogTable {
         let options = ScanOptions {
             range: self.range,
             prune_margin_ms: self.request.prune_margin_ms,
@@ -131,8 +238,29 @@ impl LogSet {
             skip_unreadable: self.request.skip_unreadable,
             zone: self.zone.clone(),
         };
-        let table = LogTable::new(self.dialect.clone(), self.sources.clone(), options, stats.clone());
-        ctx.register_table("logs", Arc::new(table))?;
-        Ok(stats)
+        LogTable::new(self.dialect.clone(), self.sources.clone(), options, stats)
     }
+}
+
+/// A time as a literal of the `time` column's type.
+fn time_literal(ms: i64, zone: &Zone) -> ScalarValue {
+    ScalarValue::TimestampMillisecond(Some(ms), Some(zone.name.as_str().into()))
+}
+
+/// Opens the lake of `request`, which must exist, and reads what it holds.
+async fn open_lake(location: &str, request: &ScanRequest) -> Result<LakePart, Error> {
+    let lake = Lake::open(location, &request.storage).await?;
+    if !lake.exists() {
+        return Err(Error::Request(format!(
+            "no lake at {location}: make one with `edgelog ingest --from LOGS --lake {location}`"
+        )));
+    }
+    let manifest = Arc::new(crate::lake::manifest::read(lake.table()).await?);
+    let stored = lake.table().table_provider().into_future().await?;
+    Ok(LakePart {
+        lake,
+        manifest,
+        stored,
+        replaced: Arc::default(),
+    })
 }

@@ -48,6 +48,9 @@ pub enum Error {
     /// input, an unreadable object, `--strict`).
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
+    /// The lake could not be opened, read or written.
+    #[error(transparent)]
+    Lake(#[from] crate::lake::LakeError),
 }
 
 impl Error {

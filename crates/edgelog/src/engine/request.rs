@@ -12,6 +12,10 @@ use crate::dialect::DialectSpec;
 pub struct ScanRequest {
     /// Files, folders, globs, `s3://BUCKET/PREFIX` or `https://` URLs.
     pub locations: Vec<String>,
+    /// A lake (folder or `s3://BUCKET/PREFIX`) whose rows are read too; the
+    /// raw objects of `locations` it holds are then not read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lake: Option<String>,
     /// The dialect asked for (`auto` to detect it) or decided.
     pub format: DialectSpec,
     /// The time range, as given.
@@ -46,6 +50,7 @@ impl ScanRequest {
     pub fn new(locations: Vec<String>, format: DialectSpec) -> Self {
         ScanRequest {
             locations,
+            lake: None,
             format,
             range: RangeSpec::default(),
             prune_margin_ms: DEFAULT_PRUNE_MARGIN_MS,

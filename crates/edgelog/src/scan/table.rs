@@ -17,7 +17,28 @@ use super::pushdown::time_bounds;
 use super::stats::ScanStats;
 use crate::config::{ScanOptions, TimeRange};
 use crate::dialect::Dialect;
-use crate::source::{Source, list_objects};
+use crate::source::{ListedObject, Source, list_objects};
+
+/// Which objects a table reads.
+#[derive(Clone)]
+pub enum Objects {
+    /// Those its sources list for the time range (the usual table).
+    Listed,
+    /// Those listed, but not the ones this says are held elsewhere (a lake).
+    ListedExcept(Arc<dyn Fn(&ListedObject) -> bool + Send + Sync>),
+    /// Exactly these, already listed (a lake's ingest of a batch).
+    Fixed(Arc<Vec<ScanObject>>),
+}
+
+impl std::fmt::Debug for Objects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Objects::Listed => f.write_str("Listed"),
+            Objects::ListedExcept(_) => f.write_str("ListedExcept(..)"),
+            Objects::Fixed(list) => write!(f, "Fixed({} objects)", list.len()),
+        }
+    }
+}
 
 /// A table over the objects of one or more locations, in one dialect.
 #[derive(Debug)]
@@ -27,6 +48,7 @@ pub struct LogTable {
     schema: SchemaRef,
     options: ScanOptions,
     stats: Arc<ScanStats>,
+    objects: Objects,
 }
 
 impl LogTable {
@@ -38,7 +60,51 @@ impl LogTable {
             sources,
             options,
             stats,
+            objects: Objects::Listed,
         }
+    }
+
+    /// The same table reading only `objects`.
+    pub fn with_objects(mut self, objects: Objects) -> Self {
+        self.objects = objects;
+        self
+    }
+
+    /// The objects the sources list for `range` (widened by the margin).
+    pub async fn list_range(&self, range: &TimeRange) -> Result<Vec<ScanObject>> {
+        Ok(self.list(range).await?.0)
+    }
+
+    /// The objects the sources list for `prune` (widened by the margin),
+    /// counted in the stats.
+    async fn list(&self, prune: &TimeRange) -> Result<(Vec<ScanObject>, usize, usize)> {
+        let template = self.dialect.template();
+        let margin = self.options.prune_margin_ms;
+        let listings =
+            futures::future::try_join_all(self.sources.iter().map(|s| list_objects(s, &template, prune, margin)))
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let mut objects = Vec::new();
+        let (mut candidates, mut pruned) = (0, 0);
+        for (src, mut listing) in self.sources.iter().zip(listings) {
+            if let Objects::ListedExcept(held) = &self.objects {
+                listing.selected.retain(|o| !held(o));
+            }
+            self.stats.add_listing(
+                listing.selected.len(),
+                listing.selected.iter().map(|o| o.size).sum(),
+                listing.candidates,
+                &listing.skipped,
+                listing.folders_pruned,
+            );
+            candidates += listing.candidates;
+            pruned += listing.folders_pruned;
+            objects.extend(listing.selected.into_iter().map(|object| ScanObject {
+                reader: src.reader.clone(),
+                object,
+            }));
+        }
+        Ok((objects, candidates, pruned))
     }
 
     fn filter_range(&self, filters: &[Expr]) -> TimeRange {
@@ -85,29 +151,16 @@ impl TableProvider for LogTable {
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let prune = self.options.range.intersect(&self.filter_range(filters));
-        let template = self.dialect.template();
         let margin = self.options.prune_margin_ms;
-        let listings =
-            futures::future::try_join_all(self.sources.iter().map(|s| list_objects(s, &template, &prune, margin)))
-                .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let mut objects = Vec::new();
-        let (mut candidates, mut pruned) = (0, 0);
-        for (src, listing) in self.sources.iter().zip(listings) {
-            self.stats.add_listing(
-                listing.selected.len(),
-                listing.selected.iter().map(|o| o.size).sum(),
-                listing.candidates,
-                &listing.skipped,
-                listing.folders_pruned,
-            );
-            candidates += listing.candidates;
-            pruned += listing.folders_pruned;
-            objects.extend(listing.selected.into_iter().map(|object| ScanObject {
-                reader: src.reader.clone(),
-                object,
-            }));
-        }
+        let (objects, candidates, pruned) = match &self.objects {
+            Objects::Fixed(list) => {
+                let n = list.len();
+                self.stats
+                    .add_listing(n, list.iter().map(|o| o.object.size).sum(), n, &[], 0);
+                (list.as_ref().clone(), n, 0)
+            }
+            Objects::Listed | Objects::ListedExcept(_) => self.list(&prune).await?,
+        };
         let selection = format!(
             "objects={} of {} candidates, date folders pruned={}, time range={} margin={}ms",
             objects.len(),

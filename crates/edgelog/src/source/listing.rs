@@ -61,6 +61,8 @@ pub struct ListedObject {
     pub size: u64,
     /// How it is named to the user (`s3://bucket/key`, `/abs/path`).
     pub name: String,
+    /// Its entity tag, when the store gives one: a re-upload changes it.
+    pub etag: Option<String>,
 }
 
 /// What a listing found.
@@ -140,6 +142,7 @@ pub async fn list_objects(
                 path: meta.location,
                 size: meta.size,
                 name,
+                etag: meta.e_tag,
             });
         }
     }

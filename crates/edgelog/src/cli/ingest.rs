@@ -1,0 +1,78 @@
+//! `edgelog ingest`: flags -> a [`ScanRequest`] and a lake -> the ingest
+//! -> one summary line on stderr.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Args;
+
+use super::scope::{ScopeArgs, now_ms, open_logs};
+use crate::ingest::ingest;
+use crate::lake::Lake;
+use crate::report::render::clean;
+
+/// Flags of `edgelog ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    scope: ScopeArgs,
+}
+
+pub async fn run(args: IngestArgs) -> Result<ExitCode> {
+    let (mut request, shown) = args.scope.into_request(now_ms())?;
+    let Some(location) = request.lake.take() else {
+        bail!("no lake: give --lake FOLDER or s3://BUCKET/PREFIX to ingest into");
+    };
+    if request.locations.is_empty() {
+        bail!("nothing to ingest: give --from PATH or s3://BUCKET/PREFIX");
+    }
+    let mut lake = Lake::open(&location, &request.storage).await?;
+    if lake.exists() && request.format.is_auto() {
+        // The lake says what it holds: no detection, and the same dialect.
+        request.format = lake.format()?;
+    }
+    let logs = open_logs(&request, shown).await?;
+    let started = std::time::Instant::now();
+    let mut on_commit = |s: &crate::ingest::IngestSummary| {
+        if shown.verbose {
+            eprintln!(
+                "edgelog: commit {}: {} objects so far",
+                s.version.unwrap_or_default(),
+                s.ingested.len()
+            );
+        }
+    };
+    let summary = ingest(&mut lake, &logs, request.memory_limit, &mut on_commit).await?;
+    if !shown.quiet {
+        let rows: u64 = summary.ingested.iter().map(|e| e.rows).sum();
+        let malformed: u64 = summary.ingested.iter().map(|e| e.malformed).sum();
+        let mut line = format!(
+            "ingested {} objects ({rows} rows, {malformed} malformed lines) in {} commits, {:.1} s; {} of {} listed were already in the lake",
+            summary.ingested.len(),
+            summary.commits,
+            started.elapsed().as_secs_f64(),
+            summary.held,
+            summary.listed
+        );
+        if summary.replaced > 0 {
+            line.push_str(&format!("; {} re-uploaded objects replaced", summary.replaced));
+        }
+        if !summary.unreadable.is_empty() {
+            line.push_str(&format!(
+                "; {} unreadable objects skipped (tried again next time), first: {}",
+                summary.unreadable.len(),
+                summary.unreadable[0]
+            ));
+        }
+        if let Some(v) = summary.version {
+            line.push_str(&format!("; lake version {v}"));
+        }
+        eprintln!("{}", clean(&line));
+        if shown.verbose {
+            for s in &summary.samples {
+                eprintln!("edgelog: malformed {}", clean(s));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,87 @@
+//! `edgelog lake status`: what a lake holds, from its log alone.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use futures::TryStreamExt;
+
+use super::scope::{ScopeArgs, now_ms};
+use crate::lake::Lake;
+use crate::lake::manifest::read;
+
+/// Flags of `edgelog lake`.
+#[derive(Debug, Args)]
+pub struct LakeArgs {
+    #[command(subcommand)]
+    command: LakeCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum LakeCommand {
+    /// Source objects held, rows, malformed lines, files and bytes, newest data, last ingest.
+    Status {
+        /// The lake: a folder or s3://BUCKET/PREFIX.
+        #[arg(value_name = "LAKE")]
+        location: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+}
+
+pub async fn run(args: LakeArgs) -> Result<ExitCode> {
+    match args.command {
+        LakeCommand::Status {
+            location: lake,
+            mut scope,
+        } => {
+            scope.lake = Some(lake.clone());
+            let (request, _) = scope.into_request(now_ms())?;
+            let lake = Lake::open(&lake, &request.storage).await?;
+            if !lake.exists() {
+                anyhow::bail!(
+                    "no lake at {}: make one with `edgelog ingest --from LOGS --lake {}`",
+                    lake.location,
+                    lake.location
+                );
+            }
+            let manifest = read(lake.table()).await?;
+            let files: Vec<_> = lake
+                .table()
+                .get_active_add_actions_by_predicate(None)
+                .try_collect()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot list the lake's files: {e}"))?;
+            let bytes: i64 = files.iter().map(|f| f.size()).sum();
+            let records: usize = files.iter().filter_map(|f| f.num_records()).sum();
+            let days: std::collections::BTreeSet<String> = files
+                .iter()
+                .filter_map(|f| {
+                    f.partition_values_map()
+                        .get(crate::lake::schema::DAY)
+                        .cloned()
+                        .flatten()
+                })
+                .collect();
+            let format = lake.format()?;
+            let show = |ms: Option<i64>| {
+                ms.and_then(chrono::DateTime::from_timestamp_millis)
+                    .map_or("-".to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            };
+            println!("lake\t{}", lake.location);
+            println!("format\t{}", serde_json::to_string(&format.kind)?);
+            println!("version\t{}", lake.version().unwrap_or_default());
+            println!("source_objects\t{}", manifest.sources.len());
+            println!("rows\t{}", manifest.rows());
+            println!("rows_in_files\t{records}");
+            println!("malformed_lines\t{}", manifest.malformed());
+            println!("files\t{}", files.len());
+            println!("bytes\t{bytes}");
+            println!("days\t{}", days.len());
+            println!("first_day\t{}", days.first().map_or("-", String::as_str));
+            println!("last_day\t{}", days.last().map_or("-", String::as_str));
+            println!("last_ingest\t{}", show(manifest.last_ingest_ms));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! `edgelog ingest`: the raw objects of a log set that the lake does not
+//! hold yet, read in batches; each batch is written and committed with the
+//! note naming its objects ([`crate::lake::manifest`]), so its rows and the
+//! record that they were ingested appear together or not at all.
+//!
+//! Exactly once: an object is held when a commit noted it with the same
+//! size and etag; a re-run skips it. A re-uploaded object (new etag or
+//! size) is read again and its commit replaces its old rows
+//! (`replaceWhere _file IN ...`). Two ingests racing on one lake both carry
+//! the application transaction [`APP_ID`], so delta-rs refuses the second
+//! commit made from the same snapshot; the loser reloads, drops what the
+//! winner holds, and tries again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
+use datafusion::common::Column;
+use datafusion::functions::expr_fn::to_char;
+use datafusion::logical_expr::{Expr, cast, col, lit};
+use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::protocol::SaveMode;
+
+use crate::config::TimeRange;
+use crate::engine::{Error, LogSet};
+use crate::lake::manifest::{CommitNote, NOTE_KEY, SourceEntry};
+use crate::lake::schema::{DAY, stored_type};
+use crate::lake::{Lake, LakeError};
+use crate::scan::exec::ScanObject;
+use crate::scan::table::Objects;
+
+/// Most stored bytes of raw objects read into one commit (an object larger
+/// than this is one commit alone): bounds the rows held in memory.
+pub const BATCH_BYTES: u64 = 32 << 20;
+
+/// The application id every ingest commit carries.
+pub const APP_ID: &str = "edgelog-ingest";
+
+/// How many times a batch is tried again after losing a race.
+const RACE_RETRIES: usize = 5;
+
+/// Columns users look single values up in: a Parquet bloom filter each.
+const BLOOM_COLUMNS: &[&str] = &["client_ip", "path", "remote_addr", "request_id"];
+
+/// Rows per Parquet row group: about an hour of a busy site's host, so a
+/// one-hour question skips most groups by their `time` statistics.
+const ROW_GROUP_ROWS: usize = 64 * 1024;
+
+/// What an ingest did.
+#[derive(Debug, Default)]
+pub struct IngestSummary {
+    /// Objects the time range selected.
+    pub listed: usize,
+    /// Of those, already in the lake.
+    pub held: usize,
+    /// Objects ingested now, with their rows and malformed lines.
+    pub ingested: Vec<SourceEntry>,
+    /// Of those, re-uploads whose old rows were replaced.
+    pub replaced: usize,
+    /// Commits made.
+    pub commits: usize,
+    /// The lake's version afterwards.
+    pub version: Option<u64>,
+    /// Objects skipped as unreadable (`--skip-unreadable`), as `object: why`;
+    /// not noted, so the next ingest tries them again.
+    pub unreadable: Vec<String>,
+    /// The first malformed lines, as `object:line: reason`.
+    pub samples: Vec<String>,
+}
+
+/// Ingests every object of `logs` (over its time range) that `lake` does
+/// not hold, creating the lake on first use. `on_commit` hears of each
+/// commit (for a progress line).
+pub async fn ingest(
+    lake: &mut Lake,
+    logs: &LogSet,
+    memory_limit: Option<usize>,
+    on_commit: &mut dyn FnMut(&IngestSummary),
+) -> Result<IngestSummary, Error> {
+    let raw = logs.schema("UTC");
+    if !lake.exists() {
+        lake.create(logs.spec(), &raw).await?;
+    } else if lake.format()? != *logs.spec() {
+        return Err(Error::Request(format!(
+            "the lake {} holds another format than these logs ({}): one lake holds one format",
+            lake.location,
+            logs.dialect_name()
+        )));
+    }
+    let objects = logs.list().await?;
+    let mut summary = IngestSummary {
+        listed: objects.len(),
+        ..IngestSummary::default()
+    };
+    let mut manifest = crate::lake::manifest::read(lake.table()).await?;
+    let mut pending = Vec::new();
+    for o in objects {
+        if manifest.holds(&o.object.name, o.object.size, o.object.etag.as_deref()) {
+            summary.held += 1;
+        } else {
+            pending.push(o);
+        }
+    }
+    // Every row of an object goes in, whatever the range that chose it.
+    let whole = logs.with_range(TimeRange::ALL);
+    for batch in batches(pending, BATCH_BYTES) {
+        let mut batch = batch;
+        let mut tries = 0;
+        loop {
+            let replacing: Vec<String> = batch
+                .iter()
+                .filter(|o| manifest.sources.contains_key(&o.object.name))
+                .map(|o| o.object.name.clone())
+                .collect();
+            let (rows, note, read) = read_batch(&whole, &raw, &batch, replacing, memory_limit).await?;
+            summary.unreadable.extend(read.unreadable);
+            for s in read.samples {
+                if summary.samples.len() < 10 {
+                    summary.samples.push(s);
+                }
+            }
+            if note.added.is_empty() {
+                break;
+            }
+            match commit(lake, rows, &note).await {
+                Ok(()) => {
+                    summary.replaced += note.removed.len();
+                    summary.ingested.extend(note.added);
+                    summary.commits += 1;
+                    summary.version = lake.version();
+                    on_commit(&summary);
+                    break;
+                }
+                Err(LakeError::Delta(why)) if is_race(&why) && tries < RACE_RETRIES => {
+                    // Another ingest committed first: take what it holds out.
+                    tries += 1;
+                    lake.reload().await?;
+                    manifest = crate::lake::manifest::read(lake.table()).await?;
+                    batch.retain(|o| !manifest.holds(&o.object.name, o.object.size, o.object.etag.as_deref()));
+                    if batch.is_empty() {
+                        break;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    summary.version = lake.version();
+    Ok(summary)
+}
+
+/// Whether delta-rs refused a commit because another writer won.
+fn is_race(why: &str) -> bool {
+    let why = why.to_ascii_lowercase();
+    why.contains("concurrent") || why.contains("already exists") || why.contains("conflict")
+}
+
+/// Objects in listing order, cut into batches of at most `max` stored bytes.
+fn batches(objects: Vec<ScanObject>, max: u64) -> Vec<Vec<ScanObject>> {
+    let mut out: Vec<Vec<ScanObject>> = Vec::new();
+    let mut bytes = 0;
+    for o in objects {
+        match out.last_mut() {
+            Some(last) if bytes + o.object.size <= max => {
+                bytes += o.object.size;
+                last.push(o);
+            }
+            _ => {
+                bytes = o.object.size;
+                out.push(vec![o]);
+            }
+        }
+    }
+    out
+}
+
+/// What reading a batch saw besides its rows.
+struct Read {
+    unreadable: Vec<String>,
+    samples: Vec<String>,
+}
+
+/// Reads the objects of `batch`: their rows in the stored types, sorted by
+/// time, and the note that names them.
+async fn read_batch(
+    logs: &LogSet,
+    raw: &Schema,
+    batch: &[ScanObject],
+    replacing: Vec<String>,
+    memory_limit: Option<usize>,
+) -> Result<(Vec<RecordBatch>, CommitNote, Read), Error> {
+    let ctx = crate::session::new_context(memory_limit)?;
+    let stats = logs.register_as(&ctx, "logs", Objects::Fixed(Arc::new(batch.to_vec())))?;
+    let mut exprs: Vec<Expr> = raw
+        .fields()
+        .iter()
+        .map(|f| {
+            cast(
+                Expr::Column(Column::new_unqualified(f.name())),
+                stored_type(f.data_type()),
+            )
+            .alias(f.name())
+        })
+        .collect();
+    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    exprs.push(to_char(cast(col("time"), utc), lit("%Y-%m-%d")).alias(DAY));
+    let rows = ctx
+        .table("logs")
+        .await?
+        .select(exprs)?
+        .sort(vec![col("time").sort(true, true)])?
+        .collect()
+        .await?;
+    let totals = stats.snapshot();
+    let per_object = rows_per_object(&rows)?;
+    let mut note = CommitNote::default();
+    for o in batch {
+        let name = &o.object.name;
+        if totals.unreadable.iter().any(|u| u.starts_with(&format!("{name}: "))) {
+            continue;
+        }
+        note.added.push(SourceEntry {
+            name: name.clone(),
+            size: o.object.size,
+            etag: o.object.etag.clone(),
+            rows: per_object.get(name.as_str()).copied().unwrap_or(0),
+            malformed: totals.malformed_by_object.get(name).copied().unwrap_or(0),
+        });
+    }
+    note.removed = replacing;
+    let read = Read {
+        unreadable: totals.unreadable,
+        samples: totals.samples,
+    };
+    Ok((rows, note, read))
+}
+
+/// Rows per `_file`.
+fn rows_per_object(rows: &[RecordBatch]) -> Result<BTreeMap<String, u64>, Error> {
+    let mut out = BTreeMap::new();
+    for batch in rows {
+        let Some(files) = batch.column_by_name("_file") else {
+            return Err(Error::Request("the format has no _file column".into()));
+        };
+        let files = arrow::compute::cast(files, &DataType::Utf8).map_err(datafusion::error::DataFusionError::from)?;
+        for name in files.as_string::<i32>().iter().flatten() {
+            *out.entry(name.to_string()).or_insert(0) += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `rows` and commits them with `note` (replacing the old rows of
+/// the objects it removes).
+async fn commit(lake: &mut Lake, rows: Vec<RecordBatch>, note: &CommitNote) -> Result<(), LakeError> {
+    let value = serde_json::to_value(note).map_err(|e| LakeError::Delta(e.to_string()))?;
+    let next = lake.version().map_or(0, |v| v + 1);
+    let props = CommitProperties::default()
+        .with_application_transaction(Transaction::new(APP_ID, i64::try_from(next).unwrap_or(i64::MAX)))
+        .with_metadata([(NOTE_KEY.to_string(), value)]);
+    let schema = rows.first().map(|b| b.schema());
+    let mut write = lake
+        .table()
+        .clone()
+        .write(rows)
+        .with_partition_columns([DAY])
+        .with_writer_properties(writer_properties(schema.as_ref()))
+        .with_commit_properties(props);
+    if !note.removed.is_empty() {
+        let names = note.added.iter().map(|e| lit(e.name.clone())).collect();
+        write = write
+            .with_save_mode(SaveMode::Overwrite)
+            .with_replace_where(col("_file").in_list(names, false));
+    }
+    let table = write.await?;
+    lake.set_table(table);
+    Ok(())
+}
+
+/// zstd, page statistics, row groups of [`ROW_GROUP_ROWS`], and bloom
+/// filters on the lookup columns the table has.
+fn writer_properties(schema: Option<&SchemaRef>) -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    if let Some(schema) = schema {
+        for name in BLOOM_COLUMNS {
+            if schema.column_with_name(name).is_some() {
+                b = b.set_column_bloom_filter_enabled((*name).into(), true);
+            }
+        }
+    }
+    b.build()
+}

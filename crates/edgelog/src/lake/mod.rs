@@ -1,0 +1,220 @@
+//! The lake: access logs ingested once into a Delta Lake table, so that
+//! repeated questions read columns instead of re-parsing gzip JSON, and
+//! other engines (ClickHouse, DuckDB, Spark, Polars) read the same table.
+//!
+//! - [`schema`]: raw column types <-> the types Delta stores.
+//! - [`manifest`]: which source objects the lake holds, from the notes its
+//!   commits carry (exactly once: the note and the rows commit together).
+//! - [`table`]: the lake as the `logs` table, with the raw types and time
+//!   pruning by partition and file statistics.
+//!
+//! Ingesting (`crate::ingest`) reads raw logs through the engine and
+//! writes here; the engine reads the lake as `logs` through [`table`].
+//!
+//! A lake on S3 uses the store [`crate::source`] builds (one place for
+//! credentials and endpoints); delta-rs commits on it with a conditional
+//! put (`If-None-Match: *`), so no lock service is needed.
+
+pub mod manifest;
+pub mod schema;
+pub mod table;
+
+use std::sync::{Arc, Once};
+
+use arrow::datatypes::Schema;
+use deltalake::kernel::StructType;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::logstore::{
+    LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig, default_logstore, logstore_factories,
+};
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaResult, DeltaTable, DeltaTableBuilder, DeltaTableError};
+use url::Url;
+
+use crate::config::StorageOptions;
+use crate::dialect::DialectSpec;
+use crate::source::{Location, SourceError, open_location, parse_location};
+
+/// The table property holding the lake's dialect (a [`DialectSpec`] as JSON).
+pub const FORMAT_PROPERTY: &str = "edgelog.format";
+
+/// Why a lake could not be opened, read or written. Every message names
+/// the lake or the part at fault; none holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    /// The location or request is wrong.
+    #[error("{0}")]
+    Request(String),
+    /// The storage under the lake failed.
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    /// The table's log or files are not what edgelog wrote.
+    #[error("the lake is damaged: {0}")]
+    Damaged(String),
+    /// delta-rs refused or failed.
+    #[error("lake: {0}")]
+    Delta(String),
+}
+
+impl From<DeltaTableError> for LakeError {
+    fn from(e: DeltaTableError) -> Self {
+        LakeError::Delta(one_line(&e.to_string()))
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// delta-rs's own log store (commits by conditional put) for a store we
+/// built; registered for `s3://` since the `s3` feature, which would bring
+/// a second credentials path, is off.
+struct ConditionalPutLogStore;
+
+impl LogStoreFactory for ConditionalPutLogStore {
+    fn with_options(
+        &self,
+        prefixed: ObjectStoreRef,
+        root: ObjectStoreRef,
+        location: &Url,
+        options: &StorageConfig,
+    ) -> DeltaResult<Arc<dyn LogStore>> {
+        Ok(default_logstore(prefixed, root, location, options))
+    }
+}
+
+fn register_s3_log_store() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let Ok(url) = Url::parse("s3://") {
+            logstore_factories().insert(url, Arc::new(ConditionalPutLogStore));
+        }
+    });
+}
+
+/// An opened lake: the table (which may not exist yet) and where it is.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    /// As the user wrote it.
+    pub location: String,
+    table: DeltaTable,
+}
+
+impl Lake {
+    /// Opens the lake at `location` (a folder or `s3://BUCKET/PREFIX`),
+    /// loading its newest version if there is a table there. A local
+    /// folder is made when missing.
+    pub async fn open(location: &str, opts: &StorageOptions) -> Result<Lake, LakeError> {
+        let bad = |why: String| LakeError::Request(format!("bad lake location {location:?}: {why}"));
+        let mut table = match parse_location(location)? {
+            Location::Local { base, glob: None } => {
+                std::fs::create_dir_all(&base).map_err(|e| bad(e.to_string()))?;
+                let url = Url::from_directory_path(&base).map_err(|()| bad("not an absolute folder".into()))?;
+                DeltaTableBuilder::from_url(url)?.build()?
+            }
+            Location::S3 {
+                bucket,
+                prefix,
+                glob: None,
+                ..
+            } => {
+                register_s3_log_store();
+                let source = open_location(location, opts)?;
+                let url = Url::parse(&format!("s3://{bucket}/{prefix}")).map_err(|e| bad(e.to_string()))?;
+                DeltaTableBuilder::from_url(url.clone())?
+                    .with_storage_backend(source.reader.store().clone(), url)
+                    .build()?
+            }
+            _ => return Err(bad("a lake is a folder or s3://BUCKET/PREFIX, without a glob".into())),
+        };
+        match table.load().await {
+            Ok(()) | Err(DeltaTableError::NotATable(_)) => {}
+            Err(e) => {
+                return Err(LakeError::Delta(format!(
+                    "cannot open lake {location}: {}",
+                    one_line(&e.to_string())
+                )));
+            }
+        }
+        Ok(Lake {
+            location: location.to_string(),
+            table,
+        })
+    }
+
+    /// Whether a table exists there yet.
+    pub fn exists(&self) -> bool {
+        self.table.version().is_some()
+    }
+
+    /// The loaded version.
+    pub fn version(&self) -> Option<u64> {
+        self.table.version()
+    }
+
+    /// The table as loaded.
+    pub fn table(&self) -> &DeltaTable {
+        &self.table
+    }
+
+    /// The dialect the lake holds, as its table properties say.
+    pub fn format(&self) -> Result<DialectSpec, LakeError> {
+        let snapshot = self.table.snapshot()?;
+        let text = snapshot
+            .snapshot()
+            .table_properties()
+            .unknown_properties
+            .get(FORMAT_PROPERTY)
+            .cloned()
+            .ok_or_else(|| {
+                LakeError::Damaged(format!(
+                    "{} has no {FORMAT_PROPERTY} property: not an edgelog lake",
+                    self.location
+                ))
+            })?;
+        serde_json::from_str(&text).map_err(|e| LakeError::Damaged(format!("bad {FORMAT_PROPERTY}: {e}")))
+    }
+
+    /// Makes the table: the stored columns of `raw`, partitioned by
+    /// [`schema::DAY`], holding `format`. Another ingest making it at the
+    /// same moment is not an error: its table is loaded.
+    pub async fn create(&mut self, format: &DialectSpec, raw: &Schema) -> Result<(), LakeError> {
+        let stored = schema::stored_schema(raw);
+        let fields: StructType = stored
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| LakeError::Delta(format!("cannot make the lake's schema: {e}")))?;
+        let format = serde_json::to_string(format).map_err(|e| LakeError::Delta(e.to_string()))?;
+        let made = self
+            .table
+            .clone()
+            .create()
+            .with_columns(fields.fields().cloned())
+            .with_partition_columns([schema::DAY])
+            .with_configuration([
+                (FORMAT_PROPERTY, Some(format.as_str())),
+                // The commits' notes say which objects the lake holds: keep them.
+                ("delta.enableExpiredLogCleanup", Some("false")),
+            ])
+            // `edgelog.*` is ours: not a Delta property, and not an error.
+            .with_raise_if_key_not_exists(false)
+            .with_save_mode(SaveMode::ErrorIfExists)
+            .await;
+        match made {
+            Ok(table) => self.table = table,
+            Err(_) if { self.table.load().await.is_ok() && self.exists() } => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_table(&mut self, table: DeltaTable) {
+        self.table = table;
+    }
+
+    /// Loads the newest version again.
+    pub async fn reload(&mut self) -> Result<(), LakeError> {
+        self.table.load().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,134 @@
+//! [`LakeTable`]: the lake as the `logs` table, with the raw query's
+//! column types. Time bounds of `WHERE time ...` (and of the request's
+//! range) become predicates on the stored `time` and on the `_day`
+//! partition, so delta-rs skips partitions and files, and Parquet skips row
+//! groups, before anything is read; the rows are still filtered exactly
+//! above the scan.
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::common::ScalarValue;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::Result;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col, lit};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::{CastExpr, Column};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::projection::ProjectionExec;
+
+use super::schema::DAY;
+use crate::config::TimeRange;
+use crate::scan::pushdown::time_bounds;
+
+/// The lake's table provider behind the raw schema.
+#[derive(Debug)]
+pub struct LakeTable {
+    inner: Arc<dyn TableProvider>,
+    schema: SchemaRef,
+    offset_secs: i32,
+}
+
+impl LakeTable {
+    /// `inner` is delta-rs's provider over the stored schema (the raw
+    /// columns in order, then `_day`); `schema` the raw one.
+    pub fn new(inner: Arc<dyn TableProvider>, schema: SchemaRef, offset_secs: i32) -> Self {
+        LakeTable {
+            inner,
+            schema,
+            offset_secs,
+        }
+    }
+}
+
+/// The UTC day of an epoch-ms time, as `_day` holds it.
+pub fn day_of(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d").to_string())
+}
+
+/// Predicates on the stored columns that keep every row of `range`.
+fn stored_bounds(range: &TimeRange) -> Vec<Expr> {
+    let micros = |ms: i64| {
+        lit(ScalarValue::TimestampMicrosecond(
+            Some(ms.saturating_mul(1000)),
+            Some("UTC".into()),
+        ))
+    };
+    let mut out = Vec::new();
+    if let Some(since) = range.since {
+        out.push(col("time").gt_eq(micros(since)));
+        if let Some(day) = day_of(since) {
+            out.push(col(DAY).gt_eq(lit(day)));
+        }
+    }
+    if let Some(until) = range.until {
+        out.push(col("time").lt(micros(until)));
+        if let Some(day) = day_of(until.saturating_sub(1)) {
+            out.push(col(DAY).lt_eq(lit(day)));
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl TableProvider for LakeTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| match time_bounds(f, "time", self.offset_secs) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let range = filters
+            .iter()
+            .filter_map(|f| time_bounds(f, "time", self.offset_secs))
+            .fold(TimeRange::ALL, |acc, r| acc.intersect(&r));
+        // The stored columns are the raw ones in the same order.
+        let projection = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+        let plan = self
+            .inner
+            .scan(state, Some(&projection), &stored_bounds(&range), None)
+            .await?;
+        if projection.is_empty() {
+            return Ok(plan);
+        }
+        let stored = plan.schema();
+        let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = projection
+            .iter()
+            .enumerate()
+            .map(|(i, &raw)| {
+                let field = self.schema.field(raw);
+                let column: Arc<dyn PhysicalExpr> = Arc::new(Column::new(stored.field(i).name(), i));
+                let expr: Arc<dyn PhysicalExpr> = if stored.field(i).data_type() == field.data_type() {
+                    column
+                } else {
+                    Arc::new(CastExpr::new(column, field.data_type().clone(), None))
+                };
+                (expr, field.name().clone())
+            })
+            .collect();
+        Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
+    }
+}
