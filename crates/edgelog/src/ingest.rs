@@ -216,11 +216,24 @@ async fn read_batch(
         .collect()
         .await?;
     let totals = stats.snapshot();
+    // An object that turned out damaged (--skip-unreadable) may have given
+    // its first rows: they are not committed, since it is not noted and the
+    // next ingest reads it again.
+    let unreadable: Vec<&str> = batch
+        .iter()
+        .map(|o| o.object.name.as_str())
+        .filter(|name| totals.unreadable.iter().any(|u| u.starts_with(&format!("{name}: "))))
+        .collect();
+    let rows = if unreadable.is_empty() {
+        rows
+    } else {
+        without_objects(rows, &unreadable)?
+    };
     let per_object = rows_per_object(&rows)?;
     let mut note = CommitNote::default();
     for o in batch {
         let name = &o.object.name;
-        if totals.unreadable.iter().any(|u| u.starts_with(&format!("{name}: "))) {
+        if unreadable.contains(&name.as_str()) {
             continue;
         }
         note.added.push(SourceEntry {
@@ -237,6 +250,24 @@ async fn read_batch(
         samples: totals.samples,
     };
     Ok((rows, note, read))
+}
+
+/// `rows` without those of the objects named.
+fn without_objects(rows: Vec<RecordBatch>, names: &[&str]) -> Result<Vec<RecordBatch>, Error> {
+    let mut out = Vec::with_capacity(rows.len());
+    for batch in rows {
+        let Some(files) = batch.column_by_name("_file") else {
+            return Err(Error::Request("the format has no _file column".into()));
+        };
+        let files = arrow::compute::cast(files, &DataType::Utf8).map_err(datafusion::error::DataFusionError::from)?;
+        let keep: arrow::array::BooleanArray = files
+            .as_string::<i32>()
+            .iter()
+            .map(|f| Some(!f.is_some_and(|f| names.contains(&f))))
+            .collect();
+        out.push(arrow::compute::filter_record_batch(&batch, &keep).map_err(datafusion::error::DataFusionError::from)?);
+    }
+    Ok(out)
 }
 
 /// Rows per `_file`.
