@@ -308,3 +308,39 @@ fn gzip_of(data: &[u8]) -> Vec<u8> {
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
+
+/// The commit of a lake on S3 is a put that must not replace an existing
+/// commit file: the test server refuses a second `If-None-Match: *` put of
+/// one key, as real S3 does (else the race test above would prove nothing).
+#[test]
+fn the_test_server_refuses_a_second_create_of_one_key() {
+    use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, path::Path as Key};
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("lakes")).unwrap();
+    let server = crate::s3::server::S3Server::start(root.path().to_path_buf(), KEY, SECRET, 0);
+    let store = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name("lakes")
+        .with_region("jp-north-1")
+        .with_endpoint(server.endpoint())
+        .with_allow_http(true)
+        .with_access_key_id(KEY)
+        .with_secret_access_key(SECRET)
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let key = Key::from("t/_delta_log/00000000000000000001.json");
+    let create = || PutOptions {
+        mode: PutMode::Create,
+        ..PutOptions::default()
+    };
+    rt.block_on(async {
+        store.put_opts(&key, "first".into(), create()).await.unwrap();
+        let second = store.put_opts(&key, "second".into(), create()).await;
+        assert!(
+            matches!(second, Err(object_store::Error::AlreadyExists { .. })),
+            "{second:?}"
+        );
+        let kept = store.get(&key).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&kept[..], b"first");
+    });
+}
