@@ -97,6 +97,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small data, one run: checks the bench works")
     ap.add_argument("--engines", default="chdb,duckdb,datafusion")
     ap.add_argument("--skip-s3", action="store_true")
+    ap.add_argument("--skip-lake", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated question names")
     a = ap.parse_args()
     engines = [e for e in a.engines.split(",") if e]
@@ -154,6 +155,7 @@ def main():
             print(line)
 
     results = []
+    chdb_answers = {}
     for name, sql in qs:
         t = {k: [] for k in ["edgelog"] + engines}
         mem = {k: [] for k in t}
@@ -165,6 +167,7 @@ def main():
                 w, m, out = timed_rss([py, PEERS, "one", e, name, data])
                 t[e].append(w); mem[e].append(m); answers[e] = out
         compare(name, answers["edgelog"], answers["chdb"], "local")
+        chdb_answers[name] = answers["chdb"]
         results.append((name, {k: (statistics.median(t[k]), max(mem[k])) for k in t}))
         print("  %-13s edgelog %.2fs chdb %.2fs" % (name, statistics.median(t["edgelog"]), statistics.median(t["chdb"])), file=sys.stderr)
     table("local files", results, engines)
@@ -175,6 +178,26 @@ def main():
         print("\nfloor: inflating every object with libdeflate on all cores takes %.2f s; "
               "edgelog full-scan questions take %.2f-%.2f s (%.2f-%.2fx the floor)" % (
                   floor, min(full), max(full), min(full) / floor, max(full) / floor))
+
+    if not a.skip_lake:
+        # The lake: one ingest of the same data, then the same questions on it, against chDB on the raw objects.
+        lake = os.path.join(data_root, shape + "-lake")
+        shutil.rmtree(lake, ignore_errors=True)
+        w_in, m_in, _ = timed_rss([edgelog, "ingest", "-q", "--from", data, "--lake", lake])
+        lake_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(lake) for f in fs)
+        raw_count = dict(results).get("count", {}).get("edgelog", (float("nan"), 0))[0]
+        print("\nlake: ingest %.2f s (%.2fx a raw count(*)), peak %.0f MB; lake %.1f MB (%.2fx the gzip)" % (
+            w_in, w_in / raw_count, m_in, lake_bytes / 1e6, lake_bytes / size))
+        lake_results = []
+        for name, sql in qs:
+            te, me = [], []
+            for _ in range(runs):
+                w, m, ours = timed_rss([edgelog, "query", "-q", "--lake", lake, "-o", "csv", sql])
+                te.append(w); me.append(m)
+            compare(name, ours, chdb_answers[name], "lake")
+            chdb_raw = dict(results)[name]["chdb"]
+            lake_results.append((name, {"edgelog": (statistics.median(te), max(me)), "chdb": chdb_raw}))
+        table("lake (edgelog on its Delta table; chdb on the raw objects, from the table above)", lake_results, ["chdb"])
 
     if not a.skip_s3:
         server = subprocess.Popen([s3_server, data_root, "0", KEY, SECRET], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

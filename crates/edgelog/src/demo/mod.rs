@@ -124,8 +124,8 @@ pub async fn run_demo(gen_cfg: &GenerateConfig, out: &mut dyn Write) -> Result<(
 /// Ingests the sample into a lake beside it, then asks one question of the
 /// raw objects and of the lake, with both times.
 async fn lake_part(gen_cfg: &GenerateConfig, from: &str, out: &mut dyn Write) -> Result<()> {
-    let lake_dir = gen_cfg.out.join("lake");
-    let lake_at = lake_dir.display().to_string();
+    // Beside the raw logs, not under them: the folder stays one format.
+    let lake_at = format!("{}-lake", gen_cfg.out.display().to_string().trim_end_matches('/'));
     writeln!(
         out,
         "\n## The lake: ingest once, ask many times\n$ edgelog ingest --from {from} --lake {lake_at}"

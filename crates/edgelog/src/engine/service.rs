@@ -54,6 +54,7 @@ impl ScanHandle {
         // keeps the counters' figures.
         if let Some(counts) = scan_counts(self.plan.as_ref()) {
             totals.rows = counts.rows;
+            totals.lake_rows = counts.lake_rows;
             totals.objects = counts.objects;
             totals.malformed = counts.malformed;
         }
@@ -141,7 +142,7 @@ impl QueryService {
         };
         let mut report = self.window(panels, range).await?;
         // An empty comparison window is a fact worth showing; an empty report is not.
-        if report.objects == 0 {
+        if report.objects == 0 && report.rows == 0 && self.logs.request().lake.is_none() {
             return Err(Error::Request(format!(
                 "no log objects in {} for this time range",
                 self.logs.request().locations.join(", ")

@@ -11,16 +11,22 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col, lit};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{CastExpr, Column};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricType, MetricsSet};
 use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use futures::TryStreamExt;
 
 use super::schema::DAY;
 use crate::config::TimeRange;
+use crate::scan::exec::LAKE_ROWS;
 use crate::scan::pushdown::time_bounds;
 
 /// The lake's table provider behind the raw schema.
@@ -112,7 +118,7 @@ impl TableProvider for LakeTable {
             .scan(state, Some(&projection), &stored_bounds(&range), None)
             .await?;
         if projection.is_empty() {
-            return Ok(plan);
+            return Ok(Arc::new(LakeScanExec::new(plan)));
         }
         let stored = plan.schema();
         let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = projection
@@ -129,6 +135,72 @@ impl TableProvider for LakeTable {
                 (expr, field.name().clone())
             })
             .collect();
-        Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
+        let plan: Arc<dyn ExecutionPlan> = Arc::new(ProjectionExec::try_new(exprs, plan)?);
+        Ok(Arc::new(LakeScanExec::new(plan)))
+    }
+}
+
+/// The lake's scan as the plan shows it: passes the rows through and
+/// counts them in the metric [`LAKE_ROWS`], which the summary reads.
+#[derive(Debug)]
+pub struct LakeScanExec {
+    input: Arc<dyn ExecutionPlan>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl LakeScanExec {
+    fn new(input: Arc<dyn ExecutionPlan>) -> Self {
+        LakeScanExec {
+            input,
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+}
+
+impl DisplayAs for LakeScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "LakeScanExec")
+    }
+}
+
+impl ExecutionPlan for LakeScanExec {
+    fn name(&self) -> &str {
+        "LakeScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.input.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        match children.as_slice() {
+            [input] => Ok(Arc::new(LakeScanExec::new(input.clone()))),
+            _ => datafusion::common::internal_err!("LakeScanExec has one child"),
+        }
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let rows = MetricBuilder::new(&self.metrics)
+            .with_type(MetricType::Summary)
+            .counter(LAKE_ROWS, partition);
+        let stream = self.input.execute(partition, context)?;
+        let schema = stream.schema();
+        let counted = stream.inspect_ok(move |b| rows.add(b.num_rows()));
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, counted)))
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
     }
 }

@@ -125,7 +125,12 @@ pub struct ScanCounts {
     pub malformed: u64,
     /// Objects skipped as unreadable.
     pub unreadable: u64,
+    /// Rows read from a lake (counted in `rows` too).
+    pub lake_rows: u64,
 }
+
+/// The metric a lake's scan counts its rows in (`lake/table.rs`).
+pub const LAKE_ROWS: &str = "lake_rows";
 
 /// Sums the metrics of every [`LogScanExec`] in `plan`; `None` when it
 /// has none (a statement DataFusion ran while planning, such as `CREATE
@@ -141,6 +146,16 @@ pub fn scan_counts(plan: &dyn ExecutionPlan) -> Option<ScanCounts> {
             rows: get(ROWS),
             malformed: get(MALFORMED),
             unreadable: get(UNREADABLE),
+            lake_rows: 0,
+        });
+    } else if let Some(m) = plan.metrics()
+        && let Some(rows) = m.sum_by_name(LAKE_ROWS)
+    {
+        let rows = rows.as_usize() as u64;
+        out = Some(ScanCounts {
+            rows,
+            lake_rows: rows,
+            ..ScanCounts::default()
         });
     }
     for child in plan.children() {
@@ -151,6 +166,7 @@ pub fn scan_counts(plan: &dyn ExecutionPlan) -> Option<ScanCounts> {
             o.rows += c.rows;
             o.malformed += c.malformed;
             o.unreadable += c.unreadable;
+            o.lake_rows += c.lake_rows;
         }
     }
     out

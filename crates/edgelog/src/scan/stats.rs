@@ -31,6 +31,8 @@ pub struct ScanTotals {
     pub objects: u64,
     /// Rows returned.
     pub rows: u64,
+    /// Of those, rows read from a lake rather than from raw objects.
+    pub lake_rows: u64,
     /// Malformed lines.
     pub malformed: u64,
     /// Malformed lines per object.
@@ -59,7 +61,17 @@ impl ScanTotals {
     /// in 6 objects, first: obj:12: reason`.
     pub fn summary(&self) -> String {
         let t = self;
-        let mut s = format!("{} rows from {} objects", t.rows, t.objects);
+        let mut s = if t.lake_rows == 0 {
+            format!("{} rows from {} objects", t.rows, t.objects)
+        } else {
+            format!(
+                "{} rows: {} from the lake, {} from {} raw objects",
+                t.rows,
+                t.lake_rows,
+                t.rows - t.lake_rows.min(t.rows),
+                t.objects
+            )
+        };
         if t.malformed == 0 {
             s.push_str("; no malformed lines");
         } else {
