@@ -11,7 +11,7 @@ use crate::harness::{Cmd, shared_dir};
 
 /// The Python that has chDB: `$EDGELOG_PEERS_PYTHON`, or the virtualenv at
 /// `~/.cache/edgelog/peers`, made here when missing.
-fn peers_python() -> PathBuf {
+pub(crate) fn peers_python() -> PathBuf {
     if let Some(p) = std::env::var_os("EDGELOG_PEERS_PYTHON") {
         return PathBuf::from(p);
     }

@@ -81,6 +81,17 @@ pub async fn ingest(
     memory_limit: Option<usize>,
     on_commit: &mut dyn FnMut(&IngestSummary),
 ) -> Result<IngestSummary, Error> {
+    ingest_in(lake, logs, memory_limit, BATCH_BYTES, on_commit).await
+}
+
+/// [`ingest`] with at most `batch_bytes` stored bytes of raw objects per commit.
+pub async fn ingest_in(
+    lake: &mut Lake,
+    logs: &LogSet,
+    memory_limit: Option<usize>,
+    batch_bytes: u64,
+    on_commit: &mut dyn FnMut(&IngestSummary),
+) -> Result<IngestSummary, Error> {
     let raw = logs.schema("UTC");
     if !lake.exists() {
         lake.create(logs.spec(), &raw).await?;
@@ -107,7 +118,7 @@ pub async fn ingest(
     }
     // Every row of an object goes in, whatever the range that chose it.
     let whole = logs.with_range(TimeRange::ALL);
-    for batch in batches(pending, BATCH_BYTES) {
+    for batch in batches(pending, batch_bytes.max(1)) {
         let mut batch = batch;
         let mut tries = 0;
         loop {
@@ -156,7 +167,10 @@ pub async fn ingest(
 /// Whether delta-rs refused a commit because another writer won.
 fn is_race(why: &str) -> bool {
     let why = why.to_ascii_lowercase();
-    why.contains("concurrent") || why.contains("already exists") || why.contains("conflict")
+    why.contains("concurrent")
+        || why.contains("already exists")
+        || why.contains("conflict")
+        || why.contains("metadata changed")
 }
 
 /// Objects in listing order, cut into batches of at most `max` stored bytes.

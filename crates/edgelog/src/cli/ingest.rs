@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use super::scope::{ScopeArgs, now_ms, open_logs};
-use crate::ingest::ingest;
+use crate::ingest::ingest_in;
 use crate::lake::Lake;
 use crate::report::render::clean;
 
@@ -16,9 +16,16 @@ use crate::report::render::clean;
 pub struct IngestArgs {
     #[command(flatten)]
     scope: ScopeArgs,
+    /// Most KiB of raw (stored) objects read into one commit; one larger object is one commit.
+    #[arg(long, default_value_t = 32 * 1024, value_name = "KIB")]
+    commit_kib: u64,
 }
 
 pub async fn run(args: IngestArgs) -> Result<ExitCode> {
+    if args.commit_kib == 0 {
+        bail!("bad --commit-kib 0: give the KiB of raw objects per commit, e.g. 32768");
+    }
+    let batch_bytes = args.commit_kib.saturating_mul(1024);
     let (mut request, shown) = args.scope.into_request(now_ms())?;
     let Some(location) = request.lake.take() else {
         bail!("no lake: give --lake FOLDER or s3://BUCKET/PREFIX to ingest into");
@@ -42,7 +49,7 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
             );
         }
     };
-    let summary = ingest(&mut lake, &logs, request.memory_limit, &mut on_commit).await?;
+    let summary = ingest_in(&mut lake, &logs, request.memory_limit, batch_bytes, &mut on_commit).await?;
     if !shown.quiet {
         let rows: u64 = summary.ingested.iter().map(|e| e.rows).sum();
         let malformed: u64 = summary.ingested.iter().map(|e| e.malformed).sum();
