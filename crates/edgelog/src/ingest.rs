@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use datafusion::common::Column;
 use datafusion::functions::expr_fn::to_char;
@@ -102,12 +102,21 @@ pub async fn ingest_in(
             logs.dialect_name()
         )));
     }
-    let objects = logs.list().await?;
+    let mut manifest = crate::lake::manifest::read(lake.table()).await?;
+    // Without a range, a re-run lists only what can hold new rows: from the
+    // newest row the lake holds, less the margin for late records.
+    let listing = match (logs.range().is_unbounded(), manifest.newest_ms()) {
+        (true, Some(newest)) => logs.with_range(TimeRange {
+            since: Some(newest.saturating_sub(logs.request().prune_margin_ms)),
+            until: None,
+        }),
+        _ => logs.clone(),
+    };
+    let objects = listing.list().await?;
     let mut summary = IngestSummary {
         listed: objects.len(),
         ..IngestSummary::default()
     };
-    let mut manifest = crate::lake::manifest::read(lake.table()).await?;
     let mut pending = Vec::new();
     for o in objects {
         if manifest.holds(&o.object.name, o.object.size, o.object.etag.as_deref()) {
@@ -254,8 +263,9 @@ async fn read_batch(
             name: name.clone(),
             size: o.object.size,
             etag: o.object.etag.clone(),
-            rows: per_object.get(name.as_str()).copied().unwrap_or(0),
+            rows: per_object.get(name.as_str()).map_or(0, |e| e.0),
             malformed: totals.malformed_by_object.get(name).copied().unwrap_or(0),
+            newest_ms: per_object.get(name.as_str()).and_then(|e| e.1),
         });
     }
     note.removed = replacing;
@@ -284,16 +294,22 @@ fn without_objects(rows: Vec<RecordBatch>, names: &[&str]) -> Result<Vec<RecordB
     Ok(out)
 }
 
-/// Rows per `_file`.
-fn rows_per_object(rows: &[RecordBatch]) -> Result<BTreeMap<String, u64>, Error> {
-    let mut out = BTreeMap::new();
+/// Rows and the newest row time (epoch ms) per `_file`.
+fn rows_per_object(rows: &[RecordBatch]) -> Result<BTreeMap<String, (u64, Option<i64>)>, Error> {
+    use arrow::datatypes::TimestampMicrosecondType;
+    let mut out: BTreeMap<String, (u64, Option<i64>)> = BTreeMap::new();
     for batch in rows {
-        let Some(files) = batch.column_by_name("_file") else {
-            return Err(Error::Request("the format has no _file column".into()));
+        let (Some(files), Some(times)) = (batch.column_by_name("_file"), batch.column_by_name("time")) else {
+            return Err(Error::Request("the format has no _file or time column".into()));
         };
         let files = arrow::compute::cast(files, &DataType::Utf8).map_err(datafusion::error::DataFusionError::from)?;
-        for name in files.as_string::<i32>().iter().flatten() {
-            *out.entry(name.to_string()).or_insert(0) += 1;
+        let times = times.as_primitive_opt::<TimestampMicrosecondType>();
+        for (i, name) in files.as_string::<i32>().iter().enumerate() {
+            let Some(name) = name else { continue };
+            let entry = out.entry(name.to_string()).or_insert((0, None));
+            entry.0 += 1;
+            let t = times.filter(|t| t.is_valid(i)).map(|t| t.value(i).div_euclid(1000));
+            entry.1 = entry.1.max(t);
         }
     }
     Ok(out)

@@ -32,6 +32,9 @@ pub struct SourceEntry {
     pub rows: u64,
     /// Lines of it that did not parse.
     pub malformed: u64,
+    /// Its newest row's time (epoch ms), when it has rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_ms: Option<i64>,
 }
 
 impl SourceEntry {
@@ -107,6 +110,11 @@ impl Manifest {
         self.sources.values().map(|h| h.entry.rows).sum()
     }
 
+    /// The newest row time of every held object.
+    pub fn newest_ms(&self) -> Option<i64> {
+        self.sources.values().filter_map(|h| h.entry.newest_ms).max()
+    }
+
     /// Malformed lines of every held object.
     pub fn malformed(&self) -> u64 {
         self.sources.values().map(|h| h.entry.malformed).sum()
@@ -177,6 +185,7 @@ mod tests {
             etag: Some(etag.into()),
             rows,
             malformed: 0,
+            newest_ms: None,
         }
     }
 
