@@ -459,4 +459,10 @@ fn an_ingest_killed_at_any_moment_loses_and_doubles_nothing() {
     let s = status(lake_s);
     assert_eq!(s["source_objects"], "60");
     assert_eq!(s["rows"], s["rows_in_files"]);
+    let verify = Cmd::new(["lake", "verify", lake_s]).run();
+    assert!(
+        verify.ok().contains("ok: every source object's rows"),
+        "{}",
+        verify.stdout
+    );
 }

@@ -1,4 +1,6 @@
-//! `edgelog lake status`: what a lake holds, from its log alone.
+//! `edgelog lake status`: what a lake holds, from its log alone;
+//! `edgelog lake verify`: reads every file and holds the rows per source
+//! object to what the commits noted.
 
 use std::process::ExitCode;
 
@@ -27,10 +29,72 @@ enum LakeCommand {
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// Read every file of the lake: rows per source object must equal what its commits noted (exit 1 if not).
+    Verify {
+        /// The lake: a folder or s3://BUCKET/PREFIX.
+        #[arg(value_name = "LAKE")]
+        location: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
 }
 
 pub async fn run(args: LakeArgs) -> Result<ExitCode> {
     match args.command {
+        LakeCommand::Verify { location, mut scope } => {
+            scope.lake = Some(location.clone());
+            scope.from.clear();
+            let (request, _) = scope.into_request(now_ms())?;
+            let lake = Lake::open(&location, &request.storage).await?;
+            if !lake.exists() {
+                anyhow::bail!("no lake at {location}");
+            }
+            let manifest = read(lake.table()).await?;
+            let service = crate::engine::QueryService::open(&request).await?;
+            let run = service
+                .query("SELECT _file, count(*) n FROM logs GROUP BY _file")
+                .await?;
+            let batches: Vec<arrow::record_batch::RecordBatch> = run.stream.try_collect().await?;
+            let mut found = std::collections::BTreeMap::new();
+            for b in &batches {
+                use arrow::array::AsArray;
+                use arrow::datatypes::{DataType, Int64Type};
+                let files = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+                let counts = arrow::compute::cast(b.column(1), &DataType::Int64)?;
+                let (Some(files), Some(counts)) =
+                    (files.as_string_opt::<i32>(), counts.as_primitive_opt::<Int64Type>())
+                else {
+                    anyhow::bail!("lake verify: unexpected column types");
+                };
+                for i in 0..b.num_rows() {
+                    found.insert(files.value(i).to_string(), u64::try_from(counts.value(i)).unwrap_or(0));
+                }
+            }
+            let mut wrong = Vec::new();
+            for (name, held) in &manifest.sources {
+                let rows = found.remove(name).unwrap_or(0);
+                if rows != held.entry.rows {
+                    wrong.push(format!("{name}: {rows} rows in the files, {} noted", held.entry.rows));
+                }
+            }
+            for (name, rows) in found {
+                wrong.push(format!("{name}: {rows} rows in the files, no commit notes it"));
+            }
+            println!(
+                "lake {location}: {} source objects, {} rows, {} files read",
+                manifest.sources.len(),
+                manifest.rows(),
+                lake.table().snapshot()?.log_data().num_files()
+            );
+            if wrong.is_empty() {
+                println!("ok: every source object's rows are in the files exactly as noted");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for w in &wrong {
+                println!("MISMATCH {}", crate::report::render::clean(w));
+            }
+            Ok(ExitCode::from(1))
+        }
         LakeCommand::Status {
             location: lake,
             mut scope,
