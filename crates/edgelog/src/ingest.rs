@@ -104,10 +104,12 @@ pub async fn ingest_in(
     }
     let mut manifest = crate::lake::manifest::read(lake.table()).await?;
     // Without a range, a re-run lists only what can hold new rows: from the
-    // newest row the lake holds, less the margin for late records.
-    let listing = match (logs.range().is_unbounded(), manifest.newest_ms()) {
-        (true, Some(newest)) => logs.with_range(TimeRange {
-            since: Some(newest.saturating_sub(logs.request().prune_margin_ms)),
+    // lake's watermark (every listed object with older rows is held, as the
+    // last complete unbounded ingest noted), less the margin for late records.
+    let unbounded = logs.range().is_unbounded();
+    let listing = match (unbounded, manifest.complete_through_ms) {
+        (true, Some(mark)) => logs.with_range(TimeRange {
+            since: Some(mark.saturating_sub(logs.request().prune_margin_ms)),
             until: None,
         }),
         _ => logs.clone(),
@@ -127,7 +129,9 @@ pub async fn ingest_in(
     }
     // Every row of an object goes in, whatever the range that chose it.
     let whole = logs.with_range(TimeRange::ALL);
-    for batch in batches(pending, batch_bytes.max(1)) {
+    let batches = batches(pending, batch_bytes.max(1));
+    let count = batches.len();
+    for (i, batch) in batches.into_iter().enumerate() {
         let mut batch = batch;
         let mut tries = 0;
         loop {
@@ -145,6 +149,15 @@ pub async fn ingest_in(
             }
             if note.added.is_empty() {
                 break;
+            }
+            let mut note = note;
+            // The last commit of an unbounded run that skipped nothing moves
+            // the watermark: everything listed up to its newest row is held.
+            if unbounded && i + 1 == count && summary.unreadable.is_empty() {
+                let newest = note.added.iter().filter_map(|e| e.newest_ms).max();
+                note.complete_through_ms = newest
+                    .max(manifest.newest_ms())
+                    .max(summary.ingested.iter().filter_map(|e| e.newest_ms).max());
             }
             match commit(lake, rows, &note).await {
                 Ok(()) => {

@@ -54,6 +54,11 @@ pub struct CommitNote {
     /// Objects whose earlier rows this commit removes (a re-upload, retention).
     #[serde(default)]
     pub removed: Vec<String>,
+    /// Set by the last commit of an ingest over the whole location that
+    /// read every object it listed: every object with rows up to this time
+    /// (epoch ms) is held. The next ingest lists from here, less the margin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_through_ms: Option<i64>,
 }
 
 /// A source object the lake holds, and since when.
@@ -76,11 +81,14 @@ pub struct Manifest {
     pub sources: BTreeMap<String, Held>,
     /// The newest commit time seen with a note (the last ingest).
     pub last_ingest_ms: Option<i64>,
+    /// The newest watermark a complete ingest noted.
+    pub complete_through_ms: Option<i64>,
 }
 
 impl Manifest {
     /// Applies one commit's note.
     pub fn apply(&mut self, version: u64, note: CommitNote, committed_ms: Option<i64>) {
+        self.complete_through_ms = self.complete_through_ms.max(note.complete_through_ms);
         for name in note.removed {
             self.sources.remove(&name);
         }
@@ -194,6 +202,7 @@ mod tests {
         let note = CommitNote {
             added: vec![entry("s3://b/k1", "e1", 5)],
             removed: vec!["s3://b/k0".into()],
+            complete_through_ms: Some(99),
         };
         let line = serde_json::json!({"commitInfo": {"timestamp": 1234, "operation": "WRITE", NOTE_KEY: note}});
         let commit = format!("{{\"add\":{{}}}}\n{line}\n");
@@ -215,6 +224,7 @@ mod tests {
             CommitNote {
                 added: vec![entry("a", "e1", 5), entry("b", "e1", 7)],
                 removed: vec![],
+                complete_through_ms: None,
             },
             Some(10),
         );
@@ -226,6 +236,7 @@ mod tests {
             CommitNote {
                 added: vec![entry("a", "e2", 6)],
                 removed: vec!["a".into()],
+                complete_through_ms: None,
             },
             Some(20),
         );
@@ -236,6 +247,7 @@ mod tests {
             CommitNote {
                 added: vec![],
                 removed: vec!["b".into()],
+                complete_through_ms: None,
             },
             None,
         );
