@@ -17,13 +17,13 @@ pub struct IngestArgs {
     #[command(flatten)]
     scope: ScopeArgs,
     /// Most KiB of raw (stored) objects read into one commit; one larger object is one commit.
-    #[arg(long, default_value_t = 32 * 1024, value_name = "KIB")]
+    #[arg(long, default_value_t = crate::ingest::BATCH_BYTES / 1024, value_name = "KIB")]
     commit_kib: u64,
 }
 
 pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     if args.commit_kib == 0 {
-        bail!("bad --commit-kib 0: give the KiB of raw objects per commit, e.g. 32768");
+        bail!("bad --commit-kib 0: give the KiB of raw objects per commit, e.g. 8192");
     }
     let batch_bytes = args.commit_kib.saturating_mul(1024);
     let (mut request, shown) = args.scope.into_request(now_ms())?;
