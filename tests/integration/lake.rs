@@ -491,3 +491,53 @@ fn every_corpus_format_round_trips_through_the_lake() {
     }
     assert!(checked >= 10, "{checked} corpus folders");
 }
+
+/// From the review: a re-upload that turns out damaged keeps its old rows
+/// (and stays held) until a good version arrives; a batch of only empty
+/// objects commits; a watermark set by one location does not hide another
+/// location's history.
+#[test]
+fn damaged_re_uploads_empty_batches_and_two_locations() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("raw");
+    generate(&data, 2, 3, 300, 0.0, 0.0);
+    let lake = dir.path().join("lake");
+    let (data_s, lake_s) = (data.to_str().unwrap(), lake.to_str().unwrap());
+    let count = "SELECT count(*) n, sum(bytes_sent) b FROM logs";
+    let sites: Vec<_> = std::fs::read_dir(data.join("sakura-webaccelerator"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(sites.len(), 2);
+    // One site, then the other: the second's history is read in full.
+    for site in &sites {
+        ingest(site.to_str().unwrap(), lake_s, &[]).ok();
+    }
+    let before = ask(&["--from", data_s], count);
+    assert_eq!(ask(&["--lake", lake_s], count), before);
+    // A re-upload cut short: skipped, the old rows stay and stay held.
+    let objects = walk(&data);
+    let victim = &objects[1];
+    let good = std::fs::read(victim).unwrap();
+    std::fs::write(victim, &good[..good.len() / 2]).unwrap();
+    let run = ingest(data_s, lake_s, &["--skip-unreadable"]);
+    assert!(
+        run.ok().is_empty() && run.stderr.contains("1 unreadable objects skipped"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(ask(&["--lake", lake_s], count), before);
+    assert!(Cmd::new(["lake", "verify", lake_s]).run().ok().contains("ok:"));
+    // The good version comes back (new etag): replaced, once.
+    std::fs::write(victim, &good).unwrap();
+    ingest(data_s, lake_s, &[]).ok();
+    assert_eq!(ask(&["--lake", lake_s], count), before);
+    // A batch of nothing but an empty object still commits, and is held.
+    let day = victim.parent().unwrap();
+    std::fs::write(day.join("access-20241127T22.log.gz"), gzip_of(b"")).unwrap();
+    let run = ingest(data_s, lake_s, &[]);
+    assert!(run.stderr.contains("ingested 1 objects (0 rows"), "{}", run.stderr);
+    let again = ingest(data_s, lake_s, &["--since", "2024-01-01T00:00:00Z"]);
+    assert!(again.stderr.contains("ingested 0 objects"), "{}", again.stderr);
+    assert!(Cmd::new(["lake", "verify", lake_s]).run().ok().contains("ok:"));
+}

@@ -94,6 +94,7 @@ pub async fn ingest_in(
     on_commit: &mut dyn FnMut(&IngestSummary),
 ) -> Result<IngestSummary, Error> {
     let raw = logs.schema("UTC");
+    let stored = crate::lake::schema::stored_schema(&raw);
     if !lake.exists() {
         lake.create(logs.spec(), &raw).await?;
     } else if lake.format()? != *logs.spec() {
@@ -108,7 +109,9 @@ pub async fn ingest_in(
     // lake's watermark (every listed object with older rows is held, as the
     // last complete unbounded ingest noted), less the margin for late records.
     let unbounded = logs.range().is_unbounded();
-    let listing = match (unbounded, manifest.complete_through_ms) {
+    let mut locations = logs.request().locations.clone();
+    locations.sort();
+    let listing = match (unbounded, manifest.watermarks.get(&locations).copied()) {
         (true, Some(mark)) => logs.with_range(TimeRange {
             since: Some(mark.saturating_sub(logs.request().prune_margin_ms)),
             until: None,
@@ -154,13 +157,17 @@ pub async fn ingest_in(
             let mut note = note;
             // The last commit of an unbounded run that skipped nothing moves
             // the watermark: everything listed up to its newest row is held.
+            // A row time from the future (a skewed clock) must not move it
+            // past now, or later objects would never be listed.
             if unbounded && i + 1 == count && summary.unreadable.is_empty() {
                 let newest = note.added.iter().filter_map(|e| e.newest_ms).max();
-                note.complete_through_ms = newest
+                let mark = newest
                     .max(manifest.newest_ms())
                     .max(summary.ingested.iter().filter_map(|e| e.newest_ms).max());
+                note.complete_through_ms = mark.map(|m| m.min(logs.request().range.now()));
+                note.complete_locations = locations.clone();
             }
-            match commit(lake, rows, &note).await {
+            match commit(lake, rows, &note, &stored).await {
                 Ok(()) => {
                     summary.replaced += note.removed.len();
                     summary.ingested.extend(note.added);
@@ -284,7 +291,12 @@ async fn read_batch(
             newest_ms: per_object.get(name.as_str()).and_then(|e| e.1),
         });
     }
-    note.removed = replacing;
+    // Only an object read again is replaced: a re-upload that turned out
+    // damaged keeps its old rows, and stays held as it was.
+    note.removed = replacing
+        .into_iter()
+        .filter(|name| note.added.iter().any(|e| &e.name == name))
+        .collect();
     let read = Read {
         unreadable: totals.unreadable,
         samples: totals.samples,
@@ -333,7 +345,19 @@ fn rows_per_object(rows: &[RecordBatch]) -> Result<BTreeMap<String, (u64, Option
 
 /// Writes `rows` and commits them with `note` (replacing the old rows of
 /// the objects it removes).
-async fn commit(lake: &mut Lake, rows: Vec<RecordBatch>, note: &CommitNote) -> Result<(), LakeError> {
+async fn commit(
+    lake: &mut Lake,
+    rows: Vec<RecordBatch>,
+    note: &CommitNote,
+    stored: &SchemaRef,
+) -> Result<(), LakeError> {
+    // Objects with no rows (empty, all malformed) are noted all the same:
+    // delta-rs wants data to write, so it gets an empty batch.
+    let rows = if rows.iter().all(|b| b.num_rows() == 0) {
+        vec![RecordBatch::new_empty(stored.clone())]
+    } else {
+        rows
+    };
     let value = serde_json::to_value(note).map_err(|e| LakeError::Delta(e.to_string()))?;
     let next = lake.version().map_or(0, |v| v + 1);
     let props = CommitProperties::default()

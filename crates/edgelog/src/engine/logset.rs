@@ -94,6 +94,9 @@ impl LogSet {
             None => resolve(&request.format, &sources, &request.range.hint()).await?,
         };
         let dialect = spec.build().map_err(Error::Request)?;
+        if let Some(part) = &lake {
+            part.lake.check_columns(&dialect.schema("UTC"))?;
+        }
         let tz = request.tz.clone().unwrap_or_else(|| dialect.default_tz());
         let Some(zone) = Zone::parse(&tz) else {
             return Err(Error::Request(format!(

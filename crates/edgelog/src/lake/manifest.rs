@@ -59,6 +59,10 @@ pub struct CommitNote {
     /// (epoch ms) is held. The next ingest lists from here, less the margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complete_through_ms: Option<i64>,
+    /// The locations (as given, sorted) that ingest read: the watermark
+    /// holds for these only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub complete_locations: Vec<String>,
 }
 
 /// A source object the lake holds, and since when.
@@ -81,14 +85,17 @@ pub struct Manifest {
     pub sources: BTreeMap<String, Held>,
     /// The newest commit time seen with a note (the last ingest).
     pub last_ingest_ms: Option<i64>,
-    /// The newest watermark a complete ingest noted.
-    pub complete_through_ms: Option<i64>,
+    /// The watermark of each set of locations a complete ingest read.
+    pub watermarks: BTreeMap<Vec<String>, i64>,
 }
 
 impl Manifest {
     /// Applies one commit's note.
     pub fn apply(&mut self, version: u64, note: CommitNote, committed_ms: Option<i64>) {
-        self.complete_through_ms = self.complete_through_ms.max(note.complete_through_ms);
+        if let Some(mark) = note.complete_through_ms {
+            let at = self.watermarks.entry(note.complete_locations.clone()).or_insert(mark);
+            *at = (*at).max(mark);
+        }
         for name in note.removed {
             self.sources.remove(&name);
         }
@@ -203,6 +210,7 @@ mod tests {
             added: vec![entry("s3://b/k1", "e1", 5)],
             removed: vec!["s3://b/k0".into()],
             complete_through_ms: Some(99),
+            complete_locations: vec!["s3://b/".into()],
         };
         let line = serde_json::json!({"commitInfo": {"timestamp": 1234, "operation": "WRITE", NOTE_KEY: note}});
         let commit = format!("{{\"add\":{{}}}}\n{line}\n");
@@ -225,6 +233,7 @@ mod tests {
                 added: vec![entry("a", "e1", 5), entry("b", "e1", 7)],
                 removed: vec![],
                 complete_through_ms: None,
+                complete_locations: vec![],
             },
             Some(10),
         );
@@ -237,6 +246,7 @@ mod tests {
                 added: vec![entry("a", "e2", 6)],
                 removed: vec!["a".into()],
                 complete_through_ms: None,
+                complete_locations: vec![],
             },
             Some(20),
         );
@@ -248,6 +258,7 @@ mod tests {
                 added: vec![],
                 removed: vec!["b".into()],
                 complete_through_ms: None,
+                complete_locations: vec![],
             },
             None,
         );

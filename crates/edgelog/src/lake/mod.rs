@@ -178,13 +178,13 @@ impl Lake {
     /// Makes the table: the stored columns of `raw`, partitioned by
     /// [`schema::DAY`], holding `format`. Another ingest making it at the
     /// same moment is not an error: its table is loaded.
-    pub async fn create(&mut self, format: &DialectSpec, raw: &Schema) -> Result<(), LakeError> {
+    pub async fn create(&mut self, format_spec: &DialectSpec, raw: &Schema) -> Result<(), LakeError> {
         let stored = schema::stored_schema(raw);
         let fields: StructType = stored
             .as_ref()
             .try_into_kernel()
             .map_err(|e| LakeError::Delta(format!("cannot make the lake's schema: {e}")))?;
-        let format = serde_json::to_string(format).map_err(|e| LakeError::Delta(e.to_string()))?;
+        let format = serde_json::to_string(format_spec).map_err(|e| LakeError::Delta(e.to_string()))?;
         let made = self
             .table
             .clone()
@@ -202,7 +202,15 @@ impl Lake {
             .await;
         match made {
             Ok(table) => self.table = table,
-            Err(_) if { self.table.load().await.is_ok() && self.exists() } => {}
+            // Another ingest made it first: it must hold the same format.
+            Err(_) if { self.table.load().await.is_ok() && self.exists() } => {
+                if self.format()? != *format_spec {
+                    return Err(LakeError::Request(format!(
+                        "the lake {} was just made by another ingest for another format",
+                        self.location
+                    )));
+                }
+            }
             Err(e) => return Err(e.into()),
         }
         Ok(())
@@ -210,6 +218,31 @@ impl Lake {
 
     pub(crate) fn set_table(&mut self, table: DeltaTable) {
         self.table = table;
+    }
+
+    /// Checks that the table's columns are those this edgelog stores for
+    /// `raw`, by name and type and in order (reading maps them by position).
+    pub fn check_columns(&self, raw: &Schema) -> Result<(), LakeError> {
+        let have = self.table.snapshot()?.snapshot().arrow_schema();
+        let want = schema::stored_schema(raw);
+        let names = |s: &Schema| -> Vec<(String, arrow::datatypes::DataType)> {
+            s.fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().clone()))
+                .collect()
+        };
+        // delta-rs may hand the partition column back in another place.
+        let strip = |mut v: Vec<(String, arrow::datatypes::DataType)>| {
+            v.retain(|(n, _)| n != schema::DAY);
+            v
+        };
+        if strip(names(&have)) != strip(names(&want)) {
+            return Err(LakeError::Request(format!(
+                "the lake {} has other columns than this edgelog stores for its format (made by another version?): ingest into a new lake",
+                self.location
+            )));
+        }
+        Ok(())
     }
 
     /// Loads the newest version again.
