@@ -27,7 +27,7 @@ use futures::TryStreamExt;
 use super::schema::DAY;
 use crate::config::TimeRange;
 use crate::scan::exec::LAKE_ROWS;
-use crate::scan::pushdown::time_bounds;
+use crate::scan::pushdown::{time_pushdown, time_range};
 
 /// The lake's table provider behind the raw schema.
 #[derive(Debug)]
@@ -89,13 +89,7 @@ impl TableProvider for LakeTable {
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|f| match time_bounds(f, "time", self.offset_secs) {
-                Some(_) => TableProviderFilterPushDown::Inexact,
-                None => TableProviderFilterPushDown::Unsupported,
-            })
-            .collect())
+        Ok(time_pushdown(filters, self.offset_secs))
     }
 
     async fn scan(
@@ -105,10 +99,7 @@ impl TableProvider for LakeTable {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let range = filters
-            .iter()
-            .filter_map(|f| time_bounds(f, "time", self.offset_secs))
-            .fold(TimeRange::ALL, |acc, r| acc.intersect(&r));
+        let range = time_range(filters, self.offset_secs);
         // The stored columns are the raw ones in the same order.
         let projection = projection
             .cloned()

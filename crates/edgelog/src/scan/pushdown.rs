@@ -5,11 +5,32 @@
 //! milliseconds outwards, so pruning can only read more, never less. The
 //! predicates themselves still run on every row (pushdown is `Inexact`).
 
-use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::scalar::ScalarValue;
 use edgelog_parse::time::{DAY_MS, parse_iso8601};
 
 use crate::config::TimeRange;
+
+/// The time range all of `filters` on `time` imply together (times
+/// without a zone read at `offset_secs`).
+pub fn time_range(filters: &[Expr], offset_secs: i32) -> TimeRange {
+    filters
+        .iter()
+        .filter_map(|f| time_bounds(f, "time", offset_secs))
+        .fold(TimeRange::ALL, |acc, r| acc.intersect(&r))
+}
+
+/// How a log table takes each filter: the ones on `time` prune (and still
+/// run on every row), the rest run above the scan.
+pub fn time_pushdown(filters: &[&Expr], offset_secs: i32) -> Vec<TableProviderFilterPushDown> {
+    filters
+        .iter()
+        .map(|f| match time_bounds(f, "time", offset_secs) {
+            Some(_) => TableProviderFilterPushDown::Inexact,
+            None => TableProviderFilterPushDown::Unsupported,
+        })
+        .collect()
+}
 
 /// The time range a predicate on `column` implies, if it implies one.
 pub fn time_bounds(expr: &Expr, column: &str, default_offset_secs: i32) -> Option<TimeRange> {

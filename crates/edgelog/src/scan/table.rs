@@ -13,7 +13,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
 use super::exec::{LogScanExec, ScanObject};
-use super::pushdown::time_bounds;
+use super::pushdown::{time_pushdown, time_range};
 use super::stats::ScanStats;
 use crate::config::{ScanOptions, TimeRange};
 use crate::dialect::Dialect;
@@ -106,13 +106,6 @@ impl LogTable {
         }
         Ok((objects, candidates, pruned))
     }
-
-    fn filter_range(&self, filters: &[Expr]) -> TimeRange {
-        filters
-            .iter()
-            .filter_map(|f| time_bounds(f, "time", self.options.zone.offset_secs))
-            .fold(TimeRange::ALL, |acc, r| acc.intersect(&r))
-    }
 }
 
 fn describe_range(r: &TimeRange) -> String {
@@ -134,13 +127,7 @@ impl TableProvider for LogTable {
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|f| match time_bounds(f, "time", self.options.zone.offset_secs) {
-                Some(_) => TableProviderFilterPushDown::Inexact,
-                None => TableProviderFilterPushDown::Unsupported,
-            })
-            .collect())
+        Ok(time_pushdown(filters, self.options.zone.offset_secs))
     }
 
     async fn scan(
@@ -150,7 +137,10 @@ impl TableProvider for LogTable {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let prune = self.options.range.intersect(&self.filter_range(filters));
+        let prune = self
+            .options
+            .range
+            .intersect(&time_range(filters, self.options.zone.offset_secs));
         let margin = self.options.prune_margin_ms;
         let (objects, candidates, pruned) = match &self.objects {
             Objects::Fixed(list) => {
