@@ -465,6 +465,18 @@ fn an_ingest_killed_at_any_moment_loses_and_doubles_nothing() {
         "{}",
         verify.stdout
     );
+    // The small commits' files merge into a few; rows and notes stay.
+    let files_before: usize = status(lake_s)["files"].parse().unwrap();
+    Cmd::new(["lake", "compact", lake_s]).run().ok();
+    let files_after: usize = status(lake_s)["files"].parse().unwrap();
+    assert!(files_after < files_before, "{files_before} -> {files_after} files");
+    assert_eq!(
+        ask(&["--lake", lake_s], per_object),
+        ask(&["--from", data_s], per_object)
+    );
+    assert!(Cmd::new(["lake", "verify", lake_s]).run().ok().contains("ok:"));
+    let after = Cmd::new(["ingest", "--from", data_s, "--lake", lake_s]).run();
+    assert!(after.stderr.contains("ingested 0 objects"), "{}", after.stderr);
 }
 
 /// Every row and column of every dialect in the shared corpus (real logs

@@ -384,7 +384,7 @@ async fn commit(
 
 /// zstd, page statistics, row groups of [`ROW_GROUP_ROWS`], and bloom
 /// filters on the lookup columns the table has.
-fn writer_properties(schema: Option<&SchemaRef>) -> WriterProperties {
+pub fn writer_properties(schema: Option<&SchemaRef>) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_statistics_enabled(EnabledStatistics::Page)

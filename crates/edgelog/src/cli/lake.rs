@@ -29,6 +29,17 @@ enum LakeCommand {
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// Merge the small files of each day into larger ones (rows and notes unchanged).
+    Compact {
+        /// The lake: a folder or s3://BUCKET/PREFIX.
+        #[arg(value_name = "LAKE")]
+        location: String,
+        /// Size of the files to make, in MiB.
+        #[arg(long, default_value_t = 128, value_name = "MIB")]
+        target_mib: u64,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
     /// Read every file of the lake: rows per source object must equal what its commits noted (exit 1 if not).
     Verify {
         /// The lake: a folder or s3://BUCKET/PREFIX.
@@ -41,6 +52,29 @@ enum LakeCommand {
 
 pub async fn run(args: LakeArgs) -> Result<ExitCode> {
     match args.command {
+        LakeCommand::Compact {
+            location,
+            target_mib,
+            mut scope,
+        } => {
+            if target_mib == 0 {
+                anyhow::bail!("bad --target-mib 0: give the MiB of the files to make, e.g. 128");
+            }
+            scope.lake = Some(location.clone());
+            let (request, _) = scope.into_request(now_ms())?;
+            let mut lake = Lake::open(&location, &request.storage).await?;
+            if !lake.exists() {
+                anyhow::bail!("no lake at {location}");
+            }
+            let schema = lake.table().snapshot()?.snapshot().arrow_schema();
+            let props = crate::ingest::writer_properties(Some(&schema));
+            let (removed, added) = lake.compact(target_mib << 20, props).await?;
+            println!(
+                "lake {location}: {removed} files merged into {added}; version {}",
+                lake.version().unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         LakeCommand::Verify { location, mut scope } => {
             scope.lake = Some(location.clone());
             scope.from.clear();

@@ -245,6 +245,27 @@ impl Lake {
         Ok(())
     }
 
+    /// Merges the small files of each day (hourly ingests make many) into
+    /// files of about `target_bytes`, written with `props`; rows and notes
+    /// are unchanged. Returns the files removed and added.
+    pub async fn compact(
+        &mut self,
+        target_bytes: u64,
+        props: deltalake::parquet::file::properties::WriterProperties,
+    ) -> Result<(u64, u64), LakeError> {
+        let target = std::num::NonZeroU64::new(target_bytes.max(1)).unwrap_or(std::num::NonZeroU64::MIN);
+        let (table, metrics) = self
+            .table
+            .clone()
+            .optimize()
+            .with_type(deltalake::operations::optimize::OptimizeType::Compact)
+            .with_target_size(target)
+            .with_writer_properties(props)
+            .await?;
+        self.table = table;
+        Ok((metrics.num_files_removed, metrics.num_files_added))
+    }
+
     /// Loads the newest version again.
     pub async fn reload(&mut self) -> Result<(), LakeError> {
         self.table.load().await?;
