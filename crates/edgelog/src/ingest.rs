@@ -382,7 +382,7 @@ async fn commit(
     Ok(())
 }
 
-/// zstd, page statistics, row groups of [`ROW_GROUP_ROWS`], and bloom
+/// zstd, page statistics, row groups of `ROW_GROUP_ROWS` rows, and bloom
 /// filters on the lookup columns the table has.
 pub fn writer_properties(schema: Option<&SchemaRef>) -> WriterProperties {
     let mut b = WriterProperties::builder()
