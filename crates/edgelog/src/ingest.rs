@@ -304,14 +304,19 @@ async fn read_batch(
     Ok((rows, note, read))
 }
 
+/// The `_file` column of `batch` as text.
+fn object_names(batch: &RecordBatch) -> Result<arrow::array::ArrayRef, Error> {
+    let Some(files) = batch.column_by_name("_file") else {
+        return Err(Error::Request("the format has no _file column".into()));
+    };
+    Ok(arrow::compute::cast(files, &DataType::Utf8).map_err(datafusion::error::DataFusionError::from)?)
+}
+
 /// `rows` without those of the objects named.
 fn without_objects(rows: Vec<RecordBatch>, names: &[&str]) -> Result<Vec<RecordBatch>, Error> {
     let mut out = Vec::with_capacity(rows.len());
     for batch in rows {
-        let Some(files) = batch.column_by_name("_file") else {
-            return Err(Error::Request("the format has no _file column".into()));
-        };
-        let files = arrow::compute::cast(files, &DataType::Utf8).map_err(datafusion::error::DataFusionError::from)?;
+        let files = object_names(&batch)?;
         let keep: arrow::array::BooleanArray = files
             .as_string::<i32>()
             .iter()
@@ -327,10 +332,10 @@ fn rows_per_object(rows: &[RecordBatch]) -> Result<BTreeMap<String, (u64, Option
     use arrow::datatypes::TimestampMicrosecondType;
     let mut out: BTreeMap<String, (u64, Option<i64>)> = BTreeMap::new();
     for batch in rows {
-        let (Some(files), Some(times)) = (batch.column_by_name("_file"), batch.column_by_name("time")) else {
-            return Err(Error::Request("the format has no _file or time column".into()));
+        let files = object_names(batch)?;
+        let Some(times) = batch.column_by_name("time") else {
+            return Err(Error::Request("the format has no time column".into()));
         };
-        let files = arrow::compute::cast(files, &DataType::Utf8).map_err(datafusion::error::DataFusionError::from)?;
         let times = times.as_primitive_opt::<TimestampMicrosecondType>();
         for (i, name) in files.as_string::<i32>().iter().enumerate() {
             let Some(name) = name else { continue };

@@ -170,6 +170,11 @@ fn scan_data(data: &[u8], lines: &mut LineScanner<'_>, buffers: &mut ScanBuffers
         }
         Compression::Plain => lines.scan_buffer(data)?,
     }
+    // A very long line can grow the stream buffer past the whole-object
+    // limit: do not keep that between objects.
+    if buffers.inflated.capacity() > WHOLE_OBJECT_LIMIT {
+        buffers.inflated = Vec::new();
+    }
     Ok(())
 }
 
