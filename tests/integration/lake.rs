@@ -35,7 +35,10 @@ fn ingest(from: &str, lake: &str, extra: &[&str]) -> Run {
 }
 
 fn status(lake: &str) -> std::collections::BTreeMap<String, String> {
-    let run = Cmd::new(["lake", "status", lake]).run();
+    status_of(Cmd::new(["lake", "status", lake]).run())
+}
+
+fn status_of(run: Run) -> std::collections::BTreeMap<String, String> {
     run.ok()
         .lines()
         .filter_map(|l| l.split_once('\t'))
@@ -552,4 +555,277 @@ fn damaged_re_uploads_empty_batches_and_two_locations() {
     let again = ingest(data_s, lake_s, &["--since", "2024-01-01T00:00:00Z"]);
     assert!(again.stderr.contains("ingested 0 objects"), "{}", again.stderr);
     assert!(Cmd::new(["lake", "verify", lake_s]).run().ok().contains("ok:"));
+}
+
+/// The S3 test server with a `lakes` bucket for cold tiers, and a command
+/// maker that carries its credentials.
+fn cold_server(root: &Path) -> (crate::s3::server::S3Server, impl Fn(&[&str]) -> Cmd) {
+    std::fs::create_dir_all(root.join("lakes")).unwrap();
+    let server = crate::s3::server::S3Server::start(root.to_path_buf(), KEY, SECRET, 0);
+    let endpoint = server.endpoint();
+    let cmd = move |args: &[&str]| {
+        Cmd::new(args)
+            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_REGION", "jp-north-1")
+    };
+    (server, cmd)
+}
+
+fn lines_of(run: &Run) -> Vec<String> {
+    run.stdout.lines().map(str::to_string).collect()
+}
+
+/// What the raw objects say from `since` (UTC, a day's start) on.
+fn ask_since(data: &str, since: Option<&str>, sql: &str) -> String {
+    match since {
+        Some(s) => ask(&["--from", data, "--since", s], sql),
+        None => ask(&["--from", data], sql),
+    }
+}
+
+/// The first day a lake still shows, from `lake status`'s `deleted_through`.
+fn shown_from(deleted_through: &str) -> Option<String> {
+    let day = chrono::NaiveDate::parse_from_str(deleted_through, "%Y-%m-%d").ok()?;
+    Some(format!("{}T00:00:00Z", day.succ_opt()?))
+}
+
+const PER_OBJECT: &str = "SELECT _file, count(*) n, sum(bytes_sent) b FROM logs GROUP BY _file ORDER BY _file";
+
+/// Hot days on local disk, old days moved to S3 and older ones deleted, by
+/// the data's time: the dry run changes nothing; after `retain` every
+/// question over both tiers equals the raw objects' answer over the days
+/// kept; a re-upload of an object whose rows moved replaces them in the
+/// cold tier too; a second run later deletes cold days and moves more.
+#[test]
+fn old_days_move_to_s3_and_older_ones_go_by_the_data_time() {
+    let root = tempfile::tempdir().unwrap();
+    let (_server, cmd) = cold_server(root.path());
+    let data = root.path().join("raw");
+    // 2024-11-26T15:00Z .. 2024-12-01T15:00Z: six UTC days.
+    genlogs(&data, "2", "120", "300");
+    let (data_s, lake) = (data.to_str().unwrap(), root.path().join("lake"));
+    let lake = lake.to_str().unwrap();
+    ingest(data_s, lake, &[]).ok();
+    let init = cmd(&[
+        "lake",
+        "init",
+        lake,
+        "--cold",
+        "s3://lakes/cold/",
+        "--move-after",
+        "2d",
+        "--delete-after",
+        "4d",
+    ])
+    .run();
+    assert!(init.ok().contains("cold at s3://lakes/cold/"), "{}", init.stdout);
+    let before = status_of(cmd(&["lake", "status", lake]).run());
+    let retain = |now: &str, extra: &[&str]| {
+        let mut args = vec!["lake", "retain", lake, "--now", now];
+        args.extend_from_slice(extra);
+        cmd(&args).run()
+    };
+    let dry = retain("2024-12-02T00:00:00Z", &["--dry-run"]);
+    let plan: Vec<String> = lines_of(&dry)
+        .iter()
+        .skip(1)
+        .map(|l| l.split('\t').take(3).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        plan,
+        [
+            "delete hot 2024-11-26",
+            "delete hot 2024-11-27",
+            "move hot 2024-11-28",
+            "move hot 2024-11-29"
+        ],
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stderr.contains("nothing changed"), "{}", dry.stderr);
+    assert_eq!(
+        status_of(cmd(&["lake", "status", lake]).run()),
+        before,
+        "a dry run changed the lake"
+    );
+
+    retain("2024-12-02T00:00:00Z", &[]).ok();
+    let s = status_of(cmd(&["lake", "status", lake]).run());
+    assert_eq!(s["deleted_through"], "2024-11-27");
+    assert_eq!(
+        (s["first_day"].as_str(), s["last_day"].as_str()),
+        ("2024-11-28", "2024-12-01")
+    );
+    assert_eq!((s["hot_files"].as_str(), s["cold_files"].as_str()), ("2", "2"), "{s:?}");
+    assert_eq!(s["rows"], s["rows_in_files"]);
+    assert!(!walk(Path::new(lake)).iter().any(|p| {
+        let p = p.to_string_lossy();
+        p.contains("_day=2024-11-2") && p.ends_with(".parquet")
+    }));
+    let since = Some("2024-11-28T00:00:00Z");
+    let over_lake = |sql: &str| {
+        cmd(&["query", "-q", "-o", "csv", "--lake", lake, sql])
+            .run()
+            .ok()
+            .to_string()
+    };
+    for (name, sql) in questions() {
+        assert_eq!(over_lake(&sql), ask_since(data_s, since, &sql), "{name}");
+    }
+    assert_eq!(over_lake(PER_OBJECT), ask_since(data_s, since, PER_OBJECT));
+    let verify = cmd(&["lake", "verify", lake]).run();
+    assert!(verify.ok().contains("ok:"), "{}", verify.stdout);
+    // Deleted and moved objects stay held: nothing is read again.
+    let again = cmd(&[
+        "ingest",
+        "--from",
+        data_s,
+        "--lake",
+        lake,
+        "--since",
+        "2024-01-01T00:00:00Z",
+    ])
+    .run();
+    assert!(again.stderr.contains("ingested 0 objects"), "{}", again.stderr);
+
+    // A late re-upload of an hour whose rows are now in the cold tier.
+    let hour = walk(&data)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with("access-20241129T10.log.gz"))
+        .unwrap();
+    let text = {
+        use std::io::Read;
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&hour).unwrap())
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    };
+    let half: String = text.lines().take(100).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&hour, gzip_of(half.as_bytes())).unwrap();
+    let re = cmd(&[
+        "ingest",
+        "--from",
+        data_s,
+        "--lake",
+        lake,
+        "--since",
+        "2024-01-01T00:00:00Z",
+    ])
+    .run();
+    assert!(re.stderr.contains("ingested 1 objects"), "{}", re.stderr);
+    assert_eq!(
+        over_lake(PER_OBJECT),
+        ask_since(data_s, since, PER_OBJECT),
+        "after a re-upload"
+    );
+
+    // Two days later: the cold days pass delete-after, two more move.
+    retain("2024-12-04T00:00:00Z", &[]).ok();
+    let s = status_of(cmd(&["lake", "status", lake]).run());
+    assert_eq!(s["deleted_through"], "2024-11-29");
+    assert_eq!(s["hot_files"], "0", "{s:?}");
+    let since = Some("2024-11-30T00:00:00Z");
+    for (name, sql) in questions() {
+        assert_eq!(over_lake(&sql), ask_since(data_s, since, &sql), "{name} later");
+    }
+    assert_eq!(over_lake(PER_OBJECT), ask_since(data_s, since, PER_OBJECT));
+    assert!(cmd(&["lake", "verify", lake]).run().ok().contains("ok:"));
+    // Bad policies and a lake without one get a one-line error.
+    let bad = cmd(&["lake", "init", lake, "--move-after", "3d"]).run();
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("--cold"), "{}", bad.stderr);
+    let other = root.path().join("other");
+    ingest(data_s, other.to_str().unwrap(), &[]).ok();
+    let none = cmd(&["lake", "retain", other.to_str().unwrap()]).run();
+    assert_eq!(none.code, 2);
+    assert!(none.stderr.contains("no tier policy"), "{}", none.stderr);
+}
+
+/// `kill -9` of `lake retain` at ten moments (deleting, copying to S3,
+/// committing, vacuuming): after each, the lake shows every kept row once;
+/// a last run finishes the job and `lake verify` passes.
+#[test]
+fn a_retain_killed_at_any_moment_loses_and_doubles_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let (_server, cmd) = cold_server(root.path());
+    let data = root.path().join("raw");
+    genlogs(&data, "2", "120", "200");
+    let data_s = data.to_str().unwrap();
+    let make = |name: &str| {
+        let lake = root.path().join(name).to_str().unwrap().to_string();
+        // Small commits: many files per day, so a kill can fall mid-move.
+        ingest(data_s, &lake, &["-q", "--commit-kib", "64"]).ok();
+        let cold = format!("s3://lakes/{name}-cold/");
+        cmd(&[
+            "lake",
+            "init",
+            &lake,
+            "--cold",
+            &cold,
+            "--move-after",
+            "2d",
+            "--delete-after",
+            "4d",
+        ])
+        .run()
+        .ok();
+        lake
+    };
+    let args = |lake: &str| {
+        vec![
+            "lake".to_string(),
+            "retain".into(),
+            "-q".into(),
+            lake.into(),
+            "--now".into(),
+            "2024-12-02T00:00:00Z".into(),
+            "--orphans-after".into(),
+            "0s".into(),
+        ]
+    };
+    let probe = make("probe");
+    let started = std::time::Instant::now();
+    cmd(&args(&probe).iter().map(String::as_str).collect::<Vec<_>>())
+        .run()
+        .ok();
+    let took = started.elapsed();
+    let lake = make("lake");
+    let lake_args = args(&lake);
+    let lake_args: Vec<&str> = lake_args.iter().map(String::as_str).collect();
+    for k in 0..10u32 {
+        let (mut c, _home) = cmd(&lake_args).into_parts();
+        let mut child = c.stdout(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(took * k / 10);
+        let _ = child.kill();
+        let _ = child.wait();
+        let st = status_of(cmd(&["lake", "status", &lake]).run());
+        let since = shown_from(&st["deleted_through"]);
+        let over_lake = cmd(&["query", "-q", "-o", "csv", "--lake", &lake, PER_OBJECT]).run();
+        assert_eq!(
+            over_lake.ok(),
+            ask_since(data_s, since.as_deref(), PER_OBJECT),
+            "after a kill at {k}/10 of {took:?}"
+        );
+    }
+    cmd(&lake_args).run().ok();
+    let s = status_of(cmd(&["lake", "status", &lake]).run());
+    assert_eq!(s["deleted_through"], "2024-11-27");
+    assert_eq!(s["rows"], s["rows_in_files"]);
+    let since = Some("2024-11-28T00:00:00Z");
+    let over_lake = cmd(&["query", "-q", "-o", "csv", "--lake", &lake, PER_OBJECT]).run();
+    assert_eq!(over_lake.ok(), ask_since(data_s, since, PER_OBJECT));
+    let verify = cmd(&["lake", "verify", &lake]).run();
+    assert!(verify.ok().contains("ok:"), "{}", verify.stdout);
+    // Nothing of the moved or deleted days is left on the hot disk.
+    let left: Vec<_> = walk(Path::new(&lake))
+        .into_iter()
+        .filter(|p| {
+            let p = p.to_string_lossy();
+            p.ends_with(".parquet") && ["_day=2024-11-2"].iter().any(|d| p.contains(d))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

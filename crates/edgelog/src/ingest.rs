@@ -105,6 +105,10 @@ pub async fn ingest_in(
         )));
     }
     let mut manifest = crate::lake::manifest::read(lake.table()).await?;
+    let mut cold = match lake.cold(&logs.request().storage).await? {
+        Some(c) if c.exists() => Some(c),
+        _ => None,
+    };
     // Without a range, a re-run lists only what can hold new rows: from the
     // lake's watermark (every listed object with older rows is held, as the
     // last complete unbounded ingest noted), less the margin for late records.
@@ -144,7 +148,8 @@ pub async fn ingest_in(
                 .filter(|o| manifest.sources.contains_key(&o.object.name))
                 .map(|o| o.object.name.clone())
                 .collect();
-            let (rows, note, read) = read_batch(&whole, &raw, &batch, replacing, memory_limit).await?;
+            let expired = manifest.expired_through_day.as_deref();
+            let (rows, note, read) = read_batch(&whole, &raw, &batch, replacing, expired, memory_limit).await?;
             summary.unreadable.extend(read.unreadable);
             for s in read.samples {
                 if summary.samples.len() < 10 {
@@ -166,6 +171,14 @@ pub async fn ingest_in(
                     .max(summary.ingested.iter().filter_map(|e| e.newest_ms).max());
                 note.complete_through_ms = mark.map(|m| m.min(logs.request().range.now()));
                 note.complete_locations = locations.clone();
+            }
+            // A re-upload's old rows that moved to the cold tier go first:
+            // until the hot commit below, its days show fewer rows, never
+            // two copies; a crash between leaves it to be read again.
+            if let Some(c) = cold.as_mut()
+                && !note.removed.is_empty()
+            {
+                delete_objects(c, &note.removed).await?;
             }
             match commit(lake, rows, &note, &stored).await {
                 Ok(()) => {
@@ -235,6 +248,7 @@ async fn read_batch(
     raw: &Schema,
     batch: &[ScanObject],
     replacing: Vec<String>,
+    expired_through_day: Option<&str>,
     memory_limit: Option<usize>,
 ) -> Result<(Vec<RecordBatch>, CommitNote, Read), Error> {
     let ctx = crate::session::new_context(memory_limit)?;
@@ -275,6 +289,12 @@ async fn read_batch(
     } else {
         without_objects(rows, &unreadable)?
     };
+    // Rows of days retention deleted are not written (the days would hide
+    // them anyway); they are counted as expired.
+    let (rows, expired) = match expired_through_day {
+        Some(day) => without_days_through(rows, day)?,
+        None => (rows, BTreeMap::new()),
+    };
     let per_object = rows_per_object(&rows)?;
     let mut note = CommitNote::default();
     for o in batch {
@@ -289,6 +309,7 @@ async fn read_batch(
             rows: per_object.get(name.as_str()).map_or(0, |e| e.0),
             malformed: totals.malformed_by_object.get(name).copied().unwrap_or(0),
             newest_ms: per_object.get(name.as_str()).and_then(|e| e.1),
+            expired: expired.get(name.as_str()).copied().unwrap_or(0),
         });
     }
     // Only an object read again is replaced: a re-upload that turned out
@@ -325,6 +346,50 @@ fn without_objects(rows: Vec<RecordBatch>, names: &[&str]) -> Result<Vec<RecordB
         out.push(arrow::compute::filter_record_batch(&batch, &keep).map_err(datafusion::error::DataFusionError::from)?);
     }
     Ok(out)
+}
+
+/// `rows` without those of the days up to `day`, and how many each object lost.
+fn without_days_through(rows: Vec<RecordBatch>, day: &str) -> Result<(Vec<RecordBatch>, BTreeMap<String, u64>), Error> {
+    let mut lost: BTreeMap<String, u64> = BTreeMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for batch in rows {
+        let files = object_names(&batch)?;
+        let Some(days) = batch.column_by_name(DAY) else {
+            return Err(Error::Request(format!("the rows have no {DAY} column")));
+        };
+        let days = arrow::compute::cast(days, &DataType::Utf8).map_err(datafusion::error::DataFusionError::from)?;
+        let keep: arrow::array::BooleanArray = days
+            .as_string::<i32>()
+            .iter()
+            .zip(files.as_string::<i32>().iter())
+            .map(|(d, f)| {
+                let gone = d.is_some_and(|d| d <= day);
+                if gone {
+                    *lost.entry(f.unwrap_or_default().to_string()).or_default() += 1;
+                }
+                Some(!gone)
+            })
+            .collect();
+        out.push(arrow::compute::filter_record_batch(&batch, &keep).map_err(datafusion::error::DataFusionError::from)?);
+    }
+    Ok((out, lost))
+}
+
+/// Deletes the rows of the objects `names` from `lake` (the cold tier,
+/// when a re-upload replaces rows that moved there).
+async fn delete_objects(lake: &mut Lake, names: &[String]) -> Result<(), LakeError> {
+    let list = names.iter().map(|n| lit(n.clone())).collect();
+    let (table, _) = lake
+        .table()
+        .clone()
+        .delete()
+        .with_predicate(col("_file").in_list(list, false))
+        .with_writer_properties(writer_properties(Some(
+            &lake.table().snapshot()?.snapshot().arrow_schema(),
+        )))
+        .await?;
+    lake.set_table(table);
+    Ok(())
 }
 
 /// Rows and the newest row time (epoch ms) per `_file`.

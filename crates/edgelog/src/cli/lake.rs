@@ -1,6 +1,7 @@
 //! `edgelog lake status`: what a lake holds, from its log alone;
 //! `edgelog lake verify`: reads every file and holds the rows per source
-//! object to what the commits noted.
+//! object to what the commits noted; `edgelog lake init`: the tier policy;
+//! `edgelog lake retain`: applies it; `edgelog lake compact`.
 
 use std::process::ExitCode;
 
@@ -8,9 +9,12 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use futures::TryStreamExt;
 
+use anyhow::bail;
+
 use super::scope::{ScopeArgs, now_ms};
 use crate::lake::Lake;
 use crate::lake::manifest::read;
+use crate::lake::tier::{Policy, Retain, retain};
 
 /// Flags of `edgelog lake`.
 #[derive(Debug, Args)]
@@ -21,6 +25,40 @@ pub struct LakeArgs {
 
 #[derive(Debug, Subcommand)]
 enum LakeCommand {
+    /// Set the lake's tier policy (made from --from LOGS if it does not exist yet).
+    Init {
+        /// The lake (the hot tier): a folder or s3://BUCKET/PREFIX.
+        #[arg(value_name = "LAKE")]
+        location: String,
+        /// Where days older than --move-after go: s3://BUCKET/PREFIX (or a folder).
+        #[arg(long, value_name = "LOCATION")]
+        cold: Option<String>,
+        /// Move days older than this to --cold (e.g. 14d).
+        #[arg(long, value_name = "DURATION")]
+        move_after: Option<String>,
+        /// Delete days older than this from both tiers (e.g. 21d).
+        #[arg(long, value_name = "DURATION")]
+        delete_after: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Apply the tier policy: delete days past --delete-after, move days past --move-after, vacuum.
+    Retain {
+        /// The lake: a folder or s3://BUCKET/PREFIX.
+        #[arg(value_name = "LAKE")]
+        location: String,
+        /// Only list what would be deleted and moved.
+        #[arg(long)]
+        dry_run: bool,
+        /// The time the policy counts back from (default: now), e.g. 2026-11-15T00:00:00Z.
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+        /// Delete files no commit ever added (a killed ingest's) once this old.
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        orphans_after: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
     /// Source objects held, rows, malformed lines, files and bytes, newest data, last ingest.
     Status {
         /// The lake: a folder or s3://BUCKET/PREFIX.
@@ -50,8 +88,133 @@ enum LakeCommand {
     },
 }
 
+/// The storage flags of `scope` for `location`.
+fn storage(mut scope: ScopeArgs, location: &str) -> Result<crate::config::StorageOptions> {
+    scope.lake = Some(location.to_string());
+    scope.from.clear();
+    let (request, _) = scope.into_request(now_ms())?;
+    Ok(request.storage)
+}
+
+fn show_ms(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or("-".to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
 pub async fn run(args: LakeArgs) -> Result<ExitCode> {
     match args.command {
+        LakeCommand::Init {
+            location,
+            cold,
+            move_after,
+            delete_after,
+            mut scope,
+        } => {
+            let policy = Policy {
+                cold,
+                move_after,
+                delete_after,
+            };
+            policy.check(&location)?;
+            let from = !scope.from.is_empty();
+            scope.lake = Some(location.clone());
+            let (mut request, shown) = scope.into_request(now_ms())?;
+            request.lake = None;
+            let mut lake = Lake::open(&location, &request.storage).await?;
+            if !lake.exists() {
+                if !from {
+                    bail!(
+                        "no lake at {location}: give --from LOGS (and --format) so that init knows what it holds, or ingest first"
+                    );
+                }
+                let logs = super::scope::open_logs(&request, shown).await?;
+                lake.create(logs.spec(), &logs.schema("UTC")).await?;
+            }
+            lake.set_policy(&policy).await?;
+            if let Some(cold) = lake.cold(&request.storage).await? {
+                // Reach the cold location now, not at the first move.
+                cold.files().await?;
+            }
+            println!(
+                "lake {location}: hot here{}{}{}",
+                policy
+                    .cold
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(", cold at {c}")),
+                policy
+                    .move_after
+                    .as_deref()
+                    .map_or(String::new(), |m| format!(", days move after {m}")),
+                policy
+                    .delete_after
+                    .as_deref()
+                    .map_or(String::new(), |d| format!(", deleted after {d}")),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        LakeCommand::Retain {
+            location,
+            dry_run,
+            now,
+            orphans_after,
+            scope,
+        } => {
+            let Some(orphans_after_ms) = crate::config::parse_duration_ms(&orphans_after).filter(|ms| *ms >= 0) else {
+                bail!("bad --orphans-after {orphans_after:?}: give a duration such as 1h");
+            };
+            let now_ms = match &now {
+                None => now_ms(),
+                Some(t) => crate::config::parse_time_arg(t, 0, now_ms())
+                    .ok_or_else(|| anyhow::anyhow!("bad --now {t:?}: give a time such as 2026-11-15T00:00:00Z"))?,
+            };
+            let quiet = scope.quiet;
+            let storage = storage(scope, &location)?;
+            let mut lake = Lake::open(&location, &storage).await?;
+            if !lake.exists() {
+                bail!("no lake at {location}");
+            }
+            let how = Retain {
+                now_ms,
+                dry_run,
+                orphans_after_ms,
+            };
+            let mut say = |s: &str| {
+                if !quiet {
+                    eprintln!("edgelog: {s}");
+                }
+            };
+            let report = retain(&mut lake, &storage, &how, &mut say).await?;
+            println!("action\ttier\tday\tfiles\tbytes\trows");
+            for (action, days) in [("delete", &report.deleted), ("move", &report.moved)] {
+                for d in days {
+                    println!("{action}\t{}\t{}\t{}\t{}\t{}", d.tier, d.day, d.files, d.bytes, d.rows);
+                }
+            }
+            if !quiet {
+                let at = show_ms(Some(now_ms));
+                if dry_run {
+                    eprintln!(
+                        "edgelog: dry run at {at}: nothing changed; {} days would be deleted, {} moved{}",
+                        report.deleted.len(),
+                        report.moved.len(),
+                        if report.finished > 0 {
+                            format!(", {} files left by an interrupted run put right", report.finished)
+                        } else {
+                            String::new()
+                        }
+                    );
+                } else {
+                    eprintln!(
+                        "edgelog: retained at {at}: {} days deleted, {} moved, {} files vacuumed; deleted through {}",
+                        report.deleted.len(),
+                        report.moved.len(),
+                        report.vacuumed,
+                        report.expired_through_day.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         LakeCommand::Compact {
             location,
             target_mib,
@@ -66,6 +229,7 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
             if !lake.exists() {
                 anyhow::bail!("no lake at {location}");
             }
+            crate::lake::tier::settle(&mut lake, &request.storage).await?;
             let schema = lake.table().snapshot()?.snapshot().arrow_schema();
             let props = crate::ingest::writer_properties(Some(&schema));
             let (removed, added) = lake.compact(target_mib << 20, props).await?;
@@ -114,11 +278,14 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
             for (name, rows) in found {
                 wrong.push(format!("{name}: {rows} rows in the files, no commit notes it"));
             }
+            let mut files = lake.files().await?.len();
+            if let Some(cold) = lake.cold(&request.storage).await? {
+                files += cold.files().await?.len();
+            }
             println!(
-                "lake {location}: {} source objects, {} rows, {} files read",
+                "lake {location}: {} source objects, {} rows, {files} files read",
                 manifest.sources.len(),
                 manifest.rows(),
-                lake.table().snapshot()?.log_data().num_files()
             );
             if wrong.is_empty() {
                 println!("ok: every source object's rows are in the files exactly as noted");
@@ -133,6 +300,7 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
             location: lake,
             mut scope,
         } => {
+            let scope_from = std::mem::take(&mut scope.from);
             scope.lake = Some(lake.clone());
             let (request, _) = scope.into_request(now_ms())?;
             let lake = Lake::open(&lake, &request.storage).await?;
@@ -144,41 +312,68 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
                 );
             }
             let manifest = read(lake.table()).await?;
-            let files: Vec<_> = lake
-                .table()
-                .get_active_add_actions_by_predicate(None)
-                .try_collect()
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot list the lake's files: {e}"))?;
-            let bytes: i64 = files.iter().map(|f| f.size()).sum();
-            let records: usize = files.iter().filter_map(|f| f.num_records()).sum();
-            let days: std::collections::BTreeSet<String> = files
-                .iter()
-                .filter_map(|f| {
-                    f.partition_values_map()
-                        .get(crate::lake::schema::DAY)
-                        .cloned()
-                        .flatten()
-                })
-                .collect();
-            let format = lake.format()?;
-            let show = |ms: Option<i64>| {
-                ms.and_then(chrono::DateTime::from_timestamp_millis)
-                    .map_or("-".to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            let policy = lake.policy()?;
+            let cold = lake.cold(&request.storage).await?;
+            let hot_files = lake.files().await?;
+            let cold_files = match &cold {
+                Some(c) => c.files().await?,
+                None => Vec::new(),
             };
+            // What a reader sees: a file in both tiers once (from cold), no
+            // file of a deleted day.
+            let in_cold: std::collections::HashSet<&str> = cold_files.iter().map(|f| f.path.as_str()).collect();
+            let gone = |f: &crate::lake::DataFile| matches!((&f.day, &manifest.expired_through_day), (Some(d), Some(m)) if d <= m);
+            let hot_live: Vec<_> = hot_files
+                .iter()
+                .filter(|f| !in_cold.contains(f.path.as_str()) && !gone(f))
+                .collect();
+            let cold_live: Vec<_> = cold_files.iter().filter(|f| !gone(f)).collect();
+            let all: Vec<_> = hot_live.iter().chain(&cold_live).collect();
+            let records: u64 = all.iter().filter_map(|f| f.rows).sum();
+            let days: std::collections::BTreeSet<&str> = all.iter().filter_map(|f| f.day.as_deref()).collect();
+            let format = lake.format()?;
+            let pending = if scope_from.is_empty() {
+                "-".to_string()
+            } else {
+                let mut raw = request.clone();
+                raw.lake = None;
+                raw.locations = scope_from;
+                raw.format = format.clone();
+                let logs = crate::engine::LogSet::open(&raw).await?;
+                let listed = logs.list().await?;
+                listed
+                    .iter()
+                    .filter(|o| !manifest.holds(&o.object.name, o.object.size, o.object.etag.as_deref()))
+                    .count()
+                    .to_string()
+            };
+            let sum = |v: &[&crate::lake::DataFile]| v.iter().map(|f| f.size).sum::<u64>();
             println!("lake\t{}", lake.location);
             println!("format\t{}", serde_json::to_string(&format.kind)?);
             println!("version\t{}", lake.version().unwrap_or_default());
             println!("source_objects\t{}", manifest.sources.len());
+            println!("objects_pending\t{pending}");
             println!("rows\t{}", manifest.rows());
             println!("rows_in_files\t{records}");
             println!("malformed_lines\t{}", manifest.malformed());
-            println!("files\t{}", files.len());
-            println!("bytes\t{bytes}");
+            println!("files\t{}", all.len());
+            println!("bytes\t{}", sum(&hot_live) + sum(&cold_live));
+            println!("hot_files\t{}", hot_live.len());
+            println!("hot_bytes\t{}", sum(&hot_live));
+            println!("cold\t{}", policy.cold.as_deref().unwrap_or("-"));
+            println!("cold_files\t{}", cold_live.len());
+            println!("cold_bytes\t{}", sum(&cold_live));
+            println!("move_after\t{}", policy.move_after.as_deref().unwrap_or("-"));
+            println!("delete_after\t{}", policy.delete_after.as_deref().unwrap_or("-"));
+            println!(
+                "deleted_through\t{}",
+                manifest.expired_through_day.as_deref().unwrap_or("-")
+            );
             println!("days\t{}", days.len());
-            println!("first_day\t{}", days.first().map_or("-", String::as_str));
-            println!("last_day\t{}", days.last().map_or("-", String::as_str));
-            println!("last_ingest\t{}", show(manifest.last_ingest_ms));
+            println!("first_day\t{}", days.first().copied().unwrap_or("-"));
+            println!("last_day\t{}", days.last().copied().unwrap_or("-"));
+            println!("newest_data\t{}", show_ms(manifest.newest_ms()));
+            println!("last_ingest\t{}", show_ms(manifest.last_ingest_ms));
             Ok(ExitCode::SUCCESS)
         }
     }

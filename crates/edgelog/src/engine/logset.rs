@@ -44,8 +44,11 @@ pub struct LogSet {
 struct LakePart {
     lake: Lake,
     manifest: Arc<Manifest>,
-    /// delta-rs's provider over the stored columns, built once.
-    stored: Arc<dyn TableProvider>,
+    /// The cold tier, when the lake has one.
+    cold: Option<Lake>,
+    /// delta-rs's providers over the stored columns, one per tier, built
+    /// once; no file is in two.
+    tiers: Vec<Arc<dyn TableProvider>>,
     /// Objects the lake holds in an older version (re-uploaded since):
     /// their rows come from the raw objects, not from the lake.
     replaced: Arc<Vec<String>>,
@@ -196,12 +199,14 @@ impl LogSet {
             return Ok(stats);
         };
         // The lake's rows, then the raw objects it does not hold yet.
-        part.lake
-            .table()
-            .update_datafusion_session(&ctx.state())
-            .map_err(crate::lake::LakeError::from)?;
+        for lake in std::iter::once(&part.lake).chain(&part.cold) {
+            lake.table()
+                .update_datafusion_session(&ctx.state())
+                .map_err(crate::lake::LakeError::from)?;
+        }
         let schema = self.dialect.schema(&self.zone.name);
-        let lake = LakeTable::new(part.stored.clone(), schema, self.zone.offset_secs);
+        let lake = LakeTable::new(part.tiers.clone(), schema, self.zone.offset_secs)
+            .after_day(part.manifest.expired_through_day.clone());
         let mut logs = ctx.read_table(Arc::new(lake))?;
         if let Some(since) = self.range.since {
             logs = logs.filter(col("time").gt_eq(lit(time_literal(since, &self.zone))))?;
@@ -259,11 +264,44 @@ async fn open_lake(location: &str, request: &ScanRequest) -> Result<LakePart, Er
         )));
     }
     let manifest = Arc::new(crate::lake::manifest::read(lake.table()).await?);
-    let stored = lake.table().table_provider().into_future().await?;
+    // A file in both tiers (a move that stopped between its two commits)
+    // is read from the cold one only.
+    let cold = match lake.cold(&request.storage).await? {
+        Some(cold) if cold.exists() => Some(cold),
+        _ => None,
+    };
+    let mut tiers = Vec::new();
+    match &cold {
+        Some(c) => {
+            let in_cold: std::collections::HashSet<String> = c.files().await?.into_iter().map(|f| f.path).collect();
+            let hot = lake.files().await?;
+            if hot.iter().any(|f| in_cold.contains(&f.path)) {
+                let only_hot: Vec<String> = hot
+                    .into_iter()
+                    .map(|f| f.path)
+                    .filter(|p| !in_cold.contains(p))
+                    .collect();
+                if !only_hot.is_empty() {
+                    tiers.push(
+                        lake.table()
+                            .table_provider()
+                            .with_file_paths(only_hot)
+                            .into_future()
+                            .await?,
+                    );
+                }
+            } else {
+                tiers.push(lake.table().table_provider().into_future().await?);
+            }
+            tiers.push(c.table().table_provider().into_future().await?);
+        }
+        None => tiers.push(lake.table().table_provider().into_future().await?),
+    }
     Ok(LakePart {
         lake,
+        cold,
         manifest,
-        stored,
+        tiers,
         replaced: Arc::default(),
     })
 }

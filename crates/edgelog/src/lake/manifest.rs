@@ -35,6 +35,25 @@ pub struct SourceEntry {
     /// Its newest row's time (epoch ms), when it has rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newest_ms: Option<i64>,
+    /// Rows of it that were past the lake's retention when read: not
+    /// written (`rows` does not count them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expired: u64,
+}
+
+// serde's `skip_serializing_if` hands a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Rows of one source object that retention deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expired {
+    /// As in [`SourceEntry::name`].
+    pub name: String,
+    /// Rows deleted.
+    pub rows: u64,
 }
 
 impl SourceEntry {
@@ -63,6 +82,15 @@ pub struct CommitNote {
     /// holds for these only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub complete_locations: Vec<String>,
+    /// Set by retention: every day up to this one (`YYYY-MM-DD`, UTC) is
+    /// deleted from both tiers. From this commit on, no reader shows rows
+    /// of those days, even before the cold tier's files are removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_through_day: Option<String>,
+    /// The rows retention deleted, per source object (the objects stay
+    /// held, so an ingest never reads them again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired: Vec<Expired>,
 }
 
 /// A source object the lake holds, and since when.
@@ -87,6 +115,8 @@ pub struct Manifest {
     pub last_ingest_ms: Option<i64>,
     /// The watermark of each set of locations a complete ingest read.
     pub watermarks: BTreeMap<Vec<String>, i64>,
+    /// Every day up to this one is deleted by retention.
+    pub expired_through_day: Option<String>,
 }
 
 impl Manifest {
@@ -95,6 +125,14 @@ impl Manifest {
         if let Some(mark) = note.complete_through_ms {
             let at = self.watermarks.entry(note.complete_locations.clone()).or_insert(mark);
             *at = (*at).max(mark);
+        }
+        if let Some(day) = note.expired_through_day {
+            self.expired_through_day = self.expired_through_day.take().max(Some(day));
+        }
+        for gone in note.expired {
+            if let Some(held) = self.sources.get_mut(&gone.name) {
+                held.entry.rows = held.entry.rows.saturating_sub(gone.rows);
+            }
         }
         for name in note.removed {
             self.sources.remove(&name);
@@ -201,6 +239,7 @@ mod tests {
             rows,
             malformed: 0,
             newest_ms: None,
+            expired: 0,
         }
     }
 
@@ -211,6 +250,11 @@ mod tests {
             removed: vec!["s3://b/k0".into()],
             complete_through_ms: Some(99),
             complete_locations: vec!["s3://b/".into()],
+            expired_through_day: Some("2026-11-01".into()),
+            expired: vec![Expired {
+                name: "s3://b/k2".into(),
+                rows: 3,
+            }],
         };
         let line = serde_json::json!({"commitInfo": {"timestamp": 1234, "operation": "WRITE", NOTE_KEY: note}});
         let commit = format!("{{\"add\":{{}}}}\n{line}\n");
@@ -232,8 +276,7 @@ mod tests {
             CommitNote {
                 added: vec![entry("a", "e1", 5), entry("b", "e1", 7)],
                 removed: vec![],
-                complete_through_ms: None,
-                complete_locations: vec![],
+                ..CommitNote::default()
             },
             Some(10),
         );
@@ -245,8 +288,7 @@ mod tests {
             CommitNote {
                 added: vec![entry("a", "e2", 6)],
                 removed: vec!["a".into()],
-                complete_through_ms: None,
-                complete_locations: vec![],
+                ..CommitNote::default()
             },
             Some(20),
         );
@@ -257,12 +299,27 @@ mod tests {
             CommitNote {
                 added: vec![],
                 removed: vec!["b".into()],
-                complete_through_ms: None,
-                complete_locations: vec![],
+                ..CommitNote::default()
             },
             None,
         );
         assert_eq!(m.rows(), 6);
         assert_eq!((m.version, m.last_ingest_ms), (Some(3), Some(20)));
+        // Retention deletes rows but the object stays held: never read again.
+        m.apply(
+            4,
+            CommitNote {
+                expired_through_day: Some("2026-11-02".into()),
+                expired: vec![Expired {
+                    name: "a".into(),
+                    rows: 4,
+                }],
+                ..CommitNote::default()
+            },
+            Some(30),
+        );
+        assert!(m.holds("a", 10, Some("e2")));
+        assert_eq!(m.rows(), 2);
+        assert_eq!(m.expired_through_day.as_deref(), Some("2026-11-02"));
     }
 }

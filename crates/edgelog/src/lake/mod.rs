@@ -18,17 +18,20 @@
 pub mod manifest;
 pub mod schema;
 pub mod table;
+pub mod tier;
 
 use std::sync::{Arc, Once};
 
 use arrow::datatypes::Schema;
 use deltalake::kernel::StructType;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::{Add, Remove};
 use deltalake::logstore::{
     LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig, default_logstore, logstore_factories,
 };
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaResult, DeltaTable, DeltaTableBuilder, DeltaTableError};
+use futures::TryStreamExt;
 use url::Url;
 
 use crate::config::StorageOptions;
@@ -90,6 +93,23 @@ fn register_s3_log_store() {
             logstore_factories().insert(url, Arc::new(ConditionalPutLogStore));
         }
     });
+}
+
+/// One data file of a lake's table as its log has it.
+#[derive(Debug, Clone)]
+pub struct DataFile {
+    /// Relative to the table's root (kept when it moves between tiers).
+    pub path: String,
+    /// Bytes.
+    pub size: u64,
+    /// Its `_day` partition.
+    pub day: Option<String>,
+    /// Rows, from its statistics.
+    pub rows: Option<u64>,
+    /// The action that adds it (to another tier's table).
+    pub add: Add,
+    /// The action that removes it from its table.
+    pub remove: Remove,
 }
 
 /// An opened lake: the table (which may not exist yet) and where it is.
@@ -264,6 +284,47 @@ impl Lake {
             .await?;
         self.table = table;
         Ok((metrics.num_files_removed, metrics.num_files_added))
+    }
+
+    /// The table's data files now, each with its day and rows.
+    pub async fn files(&self) -> Result<Vec<DataFile>, LakeError> {
+        if !self.exists() {
+            return Ok(Vec::new());
+        }
+        let views: Vec<_> = self
+            .table
+            .get_active_add_actions_by_predicate(None)
+            .try_collect()
+            .await
+            .map_err(|e| {
+                LakeError::Delta(format!(
+                    "cannot list the files of lake {}: {}",
+                    self.location,
+                    one_line(&e.to_string())
+                ))
+            })?;
+        Ok(views
+            .iter()
+            .map(|v| {
+                let partition_values = v.partition_values_map();
+                DataFile {
+                    path: v.path().to_string(),
+                    size: u64::try_from(v.size()).unwrap_or(0),
+                    day: partition_values.get(schema::DAY).cloned().flatten(),
+                    rows: v.num_records().map(|n| n as u64),
+                    add: Add {
+                        path: v.path().to_string(),
+                        partition_values,
+                        size: v.size(),
+                        modification_time: v.modification_time(),
+                        data_change: true,
+                        stats: v.stats(),
+                        ..Add::default()
+                    },
+                    remove: v.remove_action(true),
+                }
+            })
+            .collect())
     }
 
     /// Loads the newest version again.

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::ScalarValue;
@@ -15,12 +15,16 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Operator;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col, lit};
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::expressions::{CastExpr, Column};
+use datafusion::physical_expr::expressions::{BinaryExpr, CastExpr, Column, Literal};
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricType, MetricsSet};
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use futures::TryStreamExt;
 
@@ -32,20 +36,84 @@ use crate::scan::pushdown::{time_pushdown, time_range};
 /// The lake's table provider behind the raw schema.
 #[derive(Debug)]
 pub struct LakeTable {
-    inner: Arc<dyn TableProvider>,
+    tiers: Vec<Arc<dyn TableProvider>>,
     schema: SchemaRef,
     offset_secs: i32,
+    after_day: Option<String>,
 }
 
 impl LakeTable {
-    /// `inner` is delta-rs's provider over the stored schema (the raw
-    /// columns in order, then `_day`); `schema` the raw one.
-    pub fn new(inner: Arc<dyn TableProvider>, schema: SchemaRef, offset_secs: i32) -> Self {
+    /// `tiers` are delta-rs's providers over the stored schema (the raw
+    /// columns in order, then `_day`), one per tier, holding no file
+    /// twice; `schema` is the raw one.
+    pub fn new(tiers: Vec<Arc<dyn TableProvider>>, schema: SchemaRef, offset_secs: i32) -> Self {
         LakeTable {
-            inner,
+            tiers,
             schema,
             offset_secs,
+            after_day: None,
         }
+    }
+
+    /// Shows only the days after `day` (retention deleted those up to it).
+    pub fn after_day(mut self, day: Option<String>) -> Self {
+        self.after_day = day;
+        self
+    }
+
+    /// One tier's scan: the raw columns of `projection`, cast back to the
+    /// raw types, rows of deleted days dropped.
+    async fn scan_tier(
+        &self,
+        inner: &Arc<dyn TableProvider>,
+        state: &dyn Session,
+        projection: &[usize],
+        bounds: &[Expr],
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        // The stored columns are the raw ones in the same order; `_day`
+        // comes along when rows of deleted days must be dropped.
+        let mut wanted = projection.to_vec();
+        let day_at = match &self.after_day {
+            Some(_) => {
+                let (i, _) = inner.schema().column_with_name(DAY).ok_or_else(|| {
+                    datafusion::common::DataFusionError::Plan(format!("the lake has no {DAY} column"))
+                })?;
+                wanted.push(i);
+                Some(wanted.len() - 1)
+            }
+            None => None,
+        };
+        let mut plan = inner.scan(state, Some(&wanted), bounds, None).await?;
+        if projection.is_empty() && day_at.is_none() {
+            return Ok(plan);
+        }
+        if let (Some(at), Some(day)) = (day_at, &self.after_day) {
+            let stored = plan.schema();
+            let column: Arc<dyn PhysicalExpr> = Arc::new(Column::new(stored.field(at).name(), at));
+            let text: Arc<dyn PhysicalExpr> = Arc::new(CastExpr::new(column, DataType::Utf8, None));
+            let after: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
+                text,
+                Operator::Gt,
+                Arc::new(Literal::new(ScalarValue::Utf8(Some(day.clone())))),
+            ));
+            plan = Arc::new(FilterExec::try_new(after, plan)?);
+        }
+        let stored = plan.schema();
+        let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = projection
+            .iter()
+            .enumerate()
+            .map(|(i, &raw)| {
+                let field = self.schema.field(raw);
+                let column: Arc<dyn PhysicalExpr> = Arc::new(Column::new(stored.field(i).name(), i));
+                let expr: Arc<dyn PhysicalExpr> = if stored.field(i).data_type() == field.data_type() {
+                    column
+                } else {
+                    Arc::new(CastExpr::new(column, field.data_type().clone(), None))
+                };
+                (expr, field.name().clone())
+            })
+            .collect();
+        Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
     }
 }
 
@@ -100,33 +168,22 @@ impl TableProvider for LakeTable {
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let range = time_range(filters, self.offset_secs);
-        // The stored columns are the raw ones in the same order.
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-        let plan = self
-            .inner
-            .scan(state, Some(&projection), &stored_bounds(&range), None)
-            .await?;
-        if projection.is_empty() {
-            return Ok(Arc::new(LakeScanExec::new(plan)));
+        let mut bounds = stored_bounds(&range);
+        if let Some(day) = &self.after_day {
+            bounds.push(col(DAY).gt(lit(day.clone())));
         }
-        let stored = plan.schema();
-        let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = projection
-            .iter()
-            .enumerate()
-            .map(|(i, &raw)| {
-                let field = self.schema.field(raw);
-                let column: Arc<dyn PhysicalExpr> = Arc::new(Column::new(stored.field(i).name(), i));
-                let expr: Arc<dyn PhysicalExpr> = if stored.field(i).data_type() == field.data_type() {
-                    column
-                } else {
-                    Arc::new(CastExpr::new(column, field.data_type().clone(), None))
-                };
-                (expr, field.name().clone())
-            })
-            .collect();
-        let plan: Arc<dyn ExecutionPlan> = Arc::new(ProjectionExec::try_new(exprs, plan)?);
+        let mut plans = Vec::with_capacity(self.tiers.len());
+        for inner in &self.tiers {
+            plans.push(self.scan_tier(inner, state, &projection, &bounds).await?);
+        }
+        let plan = match plans.len() {
+            0 => Arc::new(EmptyExec::new(Arc::new(self.schema.project(&projection)?))),
+            1 => plans.remove(0),
+            _ => UnionExec::try_new(plans)?,
+        };
         Ok(Arc::new(LakeScanExec::new(plan)))
     }
 }
