@@ -829,3 +829,79 @@ fn a_retain_killed_at_any_moment_loses_and_doubles_nothing() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A lake of 72 hours of three hosts' objects on S3; one more hour
+/// arrives: the next ingest GETs exactly the three new objects (counted on
+/// the test server), lists only recent date folders, and adds files for
+/// the new hour's day only, rewriting none.
+#[test]
+fn one_more_hour_reads_its_three_objects_and_rewrites_no_old_file() {
+    let root = tempfile::tempdir().unwrap();
+    generate(&root.path().join("logs"), 3, 72, 60, 0.002, 0.01);
+    let server = crate::s3::server::S3Server::start(root.path().to_path_buf(), KEY, SECRET, 0);
+    let cmd = |args: &[&str]| {
+        Cmd::new(args)
+            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("AWS_ENDPOINT_URL", server.endpoint())
+            .env("AWS_REGION", "jp-north-1")
+    };
+    let from = "s3://logs/sakura-webaccelerator/";
+    let lake = root.path().join("lake");
+    let lake_s = lake.to_str().unwrap();
+    let first = cmd(&["ingest", "--from", from, "--lake", lake_s]).run();
+    first.ok();
+    assert!(first.stderr.contains("ingested 216 objects"), "{}", first.stderr);
+    let more = tempfile::tempdir().unwrap();
+    generate(more.path(), 3, 73, 60, 0.002, 0.01);
+    let mut added = 0;
+    for f in walk(more.path()) {
+        let to = root.path().join("logs").join(f.strip_prefix(more.path()).unwrap());
+        if !to.exists() {
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&f, &to).unwrap();
+            added += 1;
+        }
+    }
+    assert_eq!(added, 3);
+    let before: std::collections::BTreeSet<_> = walk(&lake).into_iter().collect();
+    server.take_requests();
+    let next = cmd(&["ingest", "--from", from, "--lake", lake_s]).run();
+    let requests = server.take_requests();
+    next.ok();
+    assert!(next.stderr.contains("ingested 3 objects"), "{}", next.stderr);
+    let gets: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.starts_with("GET /logs/") && !r.contains("list-type"))
+        .collect();
+    assert_eq!(gets.len(), 3, "{requests:#?}");
+    // The walk down to each host's newest date folders (the new day and
+    // the one before, for the late-arrival margin): no older date folder.
+    let lists: Vec<&String> = requests.iter().filter(|r| r.contains("list-type")).collect();
+    assert!(lists.len() <= 16, "{lists:#?}");
+    for old in ["27", "28"] {
+        assert!(
+            !lists.iter().any(|r| r.contains(&format!("%2F11%2F{old}%2F"))),
+            "{lists:#?}"
+        );
+    }
+    let after: std::collections::BTreeSet<_> = walk(&lake).into_iter().collect();
+    assert!(before.is_subset(&after), "an old file went away");
+    let day = status(lake_s)["last_day"].clone();
+    let new_data: Vec<_> = after
+        .difference(&before)
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    assert!(!new_data.is_empty());
+    for p in &new_data {
+        assert!(
+            p.to_string_lossy().contains(&format!("_day={day}")),
+            "{p:?} is not of {day}"
+        );
+    }
+    for (name, sql) in questions() {
+        let raw = cmd(&["query", "-q", "-o", "csv", "--from", from, &sql]).run();
+        let ours = cmd(&["query", "-q", "-o", "csv", "--lake", lake_s, &sql]).run();
+        assert_eq!(ours.ok(), raw.ok(), "{name}");
+    }
+}

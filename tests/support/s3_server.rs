@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -15,6 +16,8 @@ use s3s::service::S3ServiceBuilder;
 pub struct S3Server {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Every request served, as `METHOD /path?query`, oldest first.
+    log: Arc<Mutex<Vec<String>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -25,6 +28,8 @@ impl S3Server {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (key, secret) = (key.to_string(), secret.to_string());
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let heard = log.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -35,7 +40,17 @@ impl S3Server {
                 let fs = s3s_fs::FileSystem::new(&root).expect("the S3 server's root folder");
                 let mut b = S3ServiceBuilder::new(fs);
                 b.set_auth(SimpleAuth::from_single(key, secret));
-                let service = b.build();
+                let s3 = b.build();
+                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let line = match req.uri().query() {
+                        Some(q) => format!("{} {}?{q}", req.method(), req.uri().path()),
+                        None => format!("{} {}", req.method(), req.uri().path()),
+                    };
+                    if let Ok(mut log) = heard.lock() {
+                        log.push(line);
+                    }
+                    hyper::service::Service::call(&s3, req)
+                });
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                     .await
                     .expect("a port on 127.0.0.1");
@@ -58,9 +73,16 @@ impl S3Server {
         let addr = addr_rx.recv().expect("the S3 server started");
         S3Server {
             addr,
+            log,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
+    }
+
+    /// The requests served since the last call, as `METHOD /path?query`.
+    #[allow(dead_code, reason = "the benchmark's server does not count")]
+    pub fn take_requests(&self) -> Vec<String> {
+        self.log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
     }
 
     /// `http://127.0.0.1:PORT`.
