@@ -10,6 +10,11 @@
 //! the application transaction [`APP_ID`], so delta-rs refuses the second
 //! commit made from the same snapshot; the loser reloads, drops what the
 //! winner holds, and tries again.
+//!
+//! Speed: the next batch is read (parsed, typed, sorted) while this one is
+//! written, and a batch's rows are encoded by one writer per core, each a
+//! contiguous run of the time order into files of its own, all in one
+//! commit.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,10 +23,12 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use datafusion::common::Column;
 use datafusion::logical_expr::{Expr, cast, col, lit};
+use deltalake::kernel::Action;
 use deltalake::kernel::Transaction;
-use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
 
 use crate::config::TimeRange;
@@ -33,9 +40,9 @@ use crate::scan::exec::ScanObject;
 use crate::scan::table::Objects;
 
 /// Most stored bytes of raw objects read into one commit (an object larger
-/// than this is one commit alone): bounds the rows held in memory. On the
-/// benchmark data an ingest peaks at ~256 MB with 8 MiB, ~440 MB with 16
-/// and ~640 MB with 32, at about the same speed.
+/// than this is one commit alone): bounds the rows held in memory, two
+/// batches at a time (one written, the next read). On the benchmark data an
+/// ingest peaks at ~380 MB with 8 MiB.
 pub const BATCH_BYTES: u64 = 8 << 20;
 
 /// The application id every ingest commit carries.
@@ -46,6 +53,9 @@ const RACE_RETRIES: usize = 5;
 
 /// Columns users look single values up in: a Parquet bloom filter each.
 const BLOOM_COLUMNS: &[&str] = &["client_ip", "path", "remote_addr", "request_id"];
+
+/// Text columns whose values are all different: no dictionary.
+const NO_DICTIONARY: &[&str] = &["request_id"];
 
 /// Rows per Parquet row group: about an hour of a busy site's host, so a
 /// one-hour question skips most groups by their `time` statistics.
@@ -139,17 +149,32 @@ pub async fn ingest_in(
     let whole = logs.with_range(TimeRange::ALL);
     let batches = batches(pending, batch_bytes.max(1));
     let count = batches.len();
-    for (i, batch) in batches.into_iter().enumerate() {
-        let mut batch = batch;
+    // The next batch is read while this one is written and committed (two
+    // cores: parsing on one, Parquet encoding on the other). A read ahead
+    // is made against the manifest as it was; when a race reloads the
+    // manifest, it is read again.
+    let mut generation = 0u64;
+    let mut ahead: Option<(usize, u64, Reading)> = None;
+    for i in 0..count {
+        let mut batch = batches[i].clone();
         let mut tries = 0;
         loop {
-            let replacing: Vec<String> = batch
-                .iter()
-                .filter(|o| manifest.sources.contains_key(&o.object.name))
-                .map(|o| o.object.name.clone())
-                .collect();
-            let expired = manifest.expired_through_day.as_deref();
-            let (rows, note, read) = read_batch(&whole, &raw, &batch, replacing, expired, memory_limit).await?;
+            let read_now = |batch: &[ScanObject]| spawn_read(&whole, &raw, batch, &manifest, memory_limit);
+            let handle = match ahead.take() {
+                Some((j, g, handle)) if j == i && g == generation => handle,
+                Some((_, _, stale)) => {
+                    stale.abort();
+                    read_now(&batch)
+                }
+                None => read_now(&batch),
+            };
+            let read = handle
+                .await
+                .map_err(|e| Error::Request(format!("ingest: a read stopped: {e}")))?;
+            if i + 1 < count {
+                ahead = Some((i + 1, generation, read_now(&batches[i + 1])));
+            }
+            let (rows, note, read) = read?;
             summary.unreadable.extend(read.unreadable);
             for s in read.samples {
                 if summary.samples.len() < 10 {
@@ -192,6 +217,7 @@ pub async fn ingest_in(
                 Err(LakeError::Delta(why)) if is_race(&why) && tries < RACE_RETRIES => {
                     // Another ingest committed first: take what it holds out.
                     tries += 1;
+                    generation += 1;
                     lake.reload().await?;
                     manifest = crate::lake::manifest::read(lake.table()).await?;
                     batch.retain(|o| !manifest.holds(&o.object.name, o.object.size, o.object.etag.as_deref()));
@@ -205,6 +231,32 @@ pub async fn ingest_in(
     }
     summary.version = lake.version();
     Ok(summary)
+}
+
+/// A batch's rows in the stored types, its note, and what reading saw.
+type BatchRead = (Vec<RecordBatch>, CommitNote, Read);
+
+/// A batch being read on its own task.
+type Reading = tokio::task::JoinHandle<Result<BatchRead, Error>>;
+
+/// Starts reading `batch` on its own task: objects the manifest holds in
+/// another version are re-uploads whose rows the commit replaces; rows of
+/// days retention deleted are left out.
+fn spawn_read(
+    logs: &LogSet,
+    raw: &SchemaRef,
+    batch: &[ScanObject],
+    manifest: &crate::lake::manifest::Manifest,
+    memory_limit: Option<usize>,
+) -> Reading {
+    let replacing: Vec<String> = batch
+        .iter()
+        .filter(|o| manifest.sources.contains_key(&o.object.name))
+        .map(|o| o.object.name.clone())
+        .collect();
+    let expired = manifest.expired_through_day.clone();
+    let (logs, raw, batch) = (logs.clone(), raw.clone(), batch.to_vec());
+    tokio::spawn(async move { read_batch(&logs, &raw, &batch, replacing, expired.as_deref(), memory_limit).await })
 }
 
 /// Whether delta-rs refused a commit because another writer won.
@@ -434,6 +486,9 @@ async fn commit(
         .with_application_transaction(Transaction::new(APP_ID, i64::try_from(next).unwrap_or(i64::MAX)))
         .with_metadata([(NOTE_KEY.to_string(), value)]);
     let schema = rows.first().map(|b| b.schema());
+    if note.removed.is_empty() {
+        return append(lake, rows, writer_properties(schema.as_ref()), props).await;
+    }
     let mut write = lake
         .table()
         .clone()
@@ -452,6 +507,62 @@ async fn commit(
     Ok(())
 }
 
+/// Rows below which one writer takes a whole batch (more would only make
+/// small files).
+const SPLIT_ROWS: usize = 4 * ROW_GROUP_ROWS;
+
+/// Appends `rows` (sorted by time) and commits them with `props`: the rows
+/// are cut into contiguous runs, one per core, each encoded into its own
+/// files at once (Parquet encoding is most of an ingest's time); the files
+/// of every run go in one commit.
+async fn append(
+    lake: &mut Lake,
+    rows: Vec<RecordBatch>,
+    files: WriterProperties,
+    props: CommitProperties,
+) -> Result<(), LakeError> {
+    use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+    let total: usize = rows.iter().map(RecordBatch::num_rows).sum();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let runs = (total / SPLIT_ROWS).clamp(1, cores);
+    let per_run = total.div_ceil(runs).max(1);
+    let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); runs];
+    let mut seen = 0;
+    for batch in rows.into_iter().filter(|b| b.num_rows() > 0) {
+        let n = batch.num_rows();
+        parts[(seen / per_run).min(runs - 1)].push(batch);
+        seen += n;
+    }
+    let mut tasks = Vec::with_capacity(runs);
+    for part in parts.into_iter().filter(|p| !p.is_empty()) {
+        let mut writer = RecordBatchWriter::for_table(lake.table())?.with_writer_properties(files.clone());
+        tasks.push(tokio::spawn(async move {
+            for batch in part {
+                writer.write(batch).await?;
+            }
+            writer.flush().await
+        }));
+    }
+    let mut actions = Vec::new();
+    for task in tasks {
+        let adds = task
+            .await
+            .map_err(|e| LakeError::Delta(format!("a writer stopped: {e}")))??;
+        actions.extend(adds.into_iter().map(Action::Add));
+    }
+    let op = DeltaOperation::Write {
+        mode: SaveMode::Append,
+        partition_by: Some(vec![DAY.to_string()]),
+        predicate: None,
+    };
+    let snapshot = lake.table().snapshot()?;
+    CommitBuilder::from(props)
+        .with_actions(actions)
+        .build(Some(snapshot), lake.table().log_store(), op)
+        .await?;
+    lake.reload().await
+}
+
 /// zstd, page statistics, row groups of `ROW_GROUP_ROWS` rows, and bloom
 /// filters on the lookup columns the table has.
 pub fn writer_properties(schema: Option<&SchemaRef>) -> WriterProperties {
@@ -460,6 +571,18 @@ pub fn writer_properties(schema: Option<&SchemaRef>) -> WriterProperties {
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
     if let Some(schema) = schema {
+        // A dictionary pays for text that repeats (hosts, paths, agents);
+        // on numbers and times, and on ids, it is time spent finding out
+        // that the values do not repeat enough.
+        for field in schema.fields() {
+            let text = matches!(
+                field.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            );
+            if !text || NO_DICTIONARY.contains(&field.name().as_str()) {
+                b = b.set_column_dictionary_enabled(field.name().as_str().into(), false);
+            }
+        }
         for name in BLOOM_COLUMNS {
             if schema.column_with_name(name).is_some() {
                 // Sized for one row group: the default (a million distinct
