@@ -782,8 +782,6 @@ fn a_retain_killed_at_any_moment_loses_and_doubles_nothing() {
             lake.into(),
             "--now".into(),
             "2024-12-02T00:00:00Z".into(),
-            "--orphans-after".into(),
-            "0s".into(),
         ]
     };
     let probe = make("probe");

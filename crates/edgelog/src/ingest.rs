@@ -115,10 +115,10 @@ pub async fn ingest_in(
         )));
     }
     let mut manifest = crate::lake::manifest::read(lake.table()).await?;
-    let mut cold = match lake.cold(&logs.request().storage).await? {
-        Some(c) if c.exists() => Some(c),
-        _ => None,
-    };
+    // A move that stopped between its two commits is finished first: a
+    // re-upload below rewrites hot files, and a rewritten file would no
+    // longer be known as the copy of its cold twin.
+    crate::lake::tier::settle(lake, &logs.request().storage).await?;
     // Without a range, a re-run lists only what can hold new rows: from the
     // lake's watermark (every listed object with older rows is held, as the
     // last complete unbounded ingest noted), less the margin for late records.
@@ -200,10 +200,11 @@ pub async fn ingest_in(
             // A re-upload's old rows that moved to the cold tier go first:
             // until the hot commit below, its days show fewer rows, never
             // two copies; a crash between leaves it to be read again.
-            if let Some(c) = cold.as_mut()
-                && !note.removed.is_empty()
+            if !note.removed.is_empty()
+                && let Some(mut c) = lake.cold(&logs.request().storage).await?
+                && c.exists()
             {
-                delete_objects(c, &note.removed).await?;
+                delete_objects(&mut c, &note.removed).await?;
             }
             match commit(lake, rows, &note, &stored).await {
                 Ok(()) => {

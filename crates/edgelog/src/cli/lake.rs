@@ -88,6 +88,10 @@ enum LakeCommand {
     },
 }
 
+/// The least `--orphans-after`: files younger than this may be a running
+/// ingest's or retain's, written but not committed yet.
+const MIN_ORPHAN_AGE_MS: i64 = 10 * 60 * 1000;
+
 /// The storage flags of `scope` for `location`.
 fn storage(mut scope: ScopeArgs, location: &str) -> Result<crate::config::StorageOptions> {
     scope.lake = Some(location.to_string());
@@ -159,8 +163,11 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
             orphans_after,
             scope,
         } => {
-            let Some(orphans_after_ms) = crate::config::parse_duration_ms(&orphans_after).filter(|ms| *ms >= 0) else {
-                bail!("bad --orphans-after {orphans_after:?}: give a duration such as 1h");
+            // Younger files may be a running ingest's or retain's, not committed yet.
+            let Some(orphans_after_ms) =
+                crate::config::parse_duration_ms(&orphans_after).filter(|ms| *ms >= MIN_ORPHAN_AGE_MS)
+            else {
+                bail!("bad --orphans-after {orphans_after:?}: give a duration of 10m or more, such as 1h");
             };
             let now_ms = match &now {
                 None => now_ms(),

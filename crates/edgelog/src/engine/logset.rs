@@ -225,7 +225,12 @@ impl LogSet {
                 .with_objects(Objects::ListedExcept(Arc::new(move |o| {
                     held.holds(&o.name, o.size, o.etag.as_deref())
                 })));
-            logs = logs.union(ctx.read_table(Arc::new(raw))?)?;
+            let mut raw = ctx.read_table(Arc::new(raw))?;
+            // Days the lake's retention deleted stay deleted in raw objects too.
+            if let Some(first) = part.manifest.expired_through_day.as_deref().and_then(day_after_ms) {
+                raw = raw.filter(col("time").gt_eq(lit(time_literal(first, &self.zone))))?;
+            }
+            logs = logs.union(raw)?;
         }
         ctx.register_table(name, logs.into_view())?;
         Ok(stats)
@@ -248,6 +253,12 @@ impl LogSet {
         };
         LogTable::new(self.dialect.clone(), self.sources.clone(), options, stats)
     }
+}
+
+/// The start (epoch ms, UTC) of the day after `day` (`YYYY-MM-DD`).
+fn day_after_ms(day: &str) -> Option<i64> {
+    let next = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?.succ_opt()?;
+    Some(next.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
 }
 
 /// A time as a literal of the `time` column's type.

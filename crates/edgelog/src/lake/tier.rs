@@ -124,9 +124,17 @@ impl Policy {
                     ));
                 }
             }
-            let norm = |s: &str| s.trim_end_matches('/').to_string();
-            if norm(cold) == norm(hot) {
+            // Each table's vacuum deletes what is not its own under its
+            // folder: neither may hold the other.
+            let norm = |s: &str| format!("{}/", s.trim_end_matches('/'));
+            let (c, h) = (norm(cold), norm(hot));
+            if c == h {
                 return bad(format!("bad --cold {cold:?}: it is the lake itself"));
+            }
+            if c.starts_with(&h) || h.starts_with(&c) {
+                return bad(format!(
+                    "bad --cold {cold:?}: one of the lake and its cold tier is inside the other"
+                ));
             }
         }
         Ok(())
@@ -597,6 +605,7 @@ mod tests {
         assert!(err(p(Some("s3://b/c/"), Some("21d"), Some("14d"))).contains("not before"));
         assert!(err(p(Some("s3://b/c/"), Some("two weeks"), None)).contains("--move-after"));
         assert!(err(p(Some("/lake/"), Some("1d"), None)).contains("the lake itself"));
+        assert!(err(p(Some("/lake/cold"), Some("1d"), None)).contains("inside"));
         assert!(err(p(Some("s3://b/*.gz"), Some("1d"), None)).contains("glob"));
     }
 }
