@@ -26,7 +26,7 @@ use datafusion::logical_expr::{Expr, cast, col, lit};
 use deltalake::kernel::Action;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::basic::{Compression, Encoding, ZstdLevel};
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
@@ -576,12 +576,21 @@ pub fn writer_properties(schema: Option<&SchemaRef>) -> WriterProperties {
         // on numbers and times, and on ids, it is time spent finding out
         // that the values do not repeat enough.
         for field in schema.fields() {
+            let name = field.name().as_str();
             let text = matches!(
                 field.data_type(),
                 DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
             );
-            if !text || NO_DICTIONARY.contains(&field.name().as_str()) {
-                b = b.set_column_dictionary_enabled(field.name().as_str().into(), false);
+            if !text || NO_DICTIONARY.contains(&name) {
+                b = b.set_column_dictionary_enabled(name.into(), false);
+            }
+            // Times (sorted within a file) and line numbers (rising within an
+            // object) differ little from row to row: stored as deltas, they
+            // take half and a hundredth of the bytes. Sizes, ports and
+            // statuses do not (deltas made the benchmark's lake 173.7 MB
+            // against 171.3 MB, at the same ingest time).
+            if matches!(field.data_type(), DataType::Timestamp(_, _)) || name == "_line" {
+                b = b.set_column_encoding(name.into(), Encoding::DELTA_BINARY_PACKED);
             }
         }
         for name in BLOOM_COLUMNS {

@@ -281,6 +281,17 @@ async fn open_lake(location: &str, request: &ScanRequest) -> Result<LakePart, Er
         Some(cold) if cold.exists() => Some(cold),
         _ => None,
     };
+    // The lake's text columns come back as the raw scan's `Utf8`, not as
+    // string views that the cast to the raw types would copy again; filters
+    // still prune row groups and pages.
+    let mut config = datafusion::prelude::SessionConfig::new();
+    config.options_mut().execution.parquet.schema_force_view_types = false;
+    config.options_mut().execution.parquet.pushdown_filters = true;
+    let reading = Arc::new(
+        datafusion::execution::SessionStateBuilder::new()
+            .with_config(config)
+            .build(),
+    );
     let mut tiers = Vec::new();
     match &cold {
         Some(c) => {
@@ -296,17 +307,36 @@ async fn open_lake(location: &str, request: &ScanRequest) -> Result<LakePart, Er
                     tiers.push(
                         lake.table()
                             .table_provider()
+                            .with_session(reading.clone())
                             .with_file_paths(only_hot)
                             .into_future()
                             .await?,
                     );
                 }
             } else {
-                tiers.push(lake.table().table_provider().into_future().await?);
+                tiers.push(
+                    lake.table()
+                        .table_provider()
+                        .with_session(reading.clone())
+                        .into_future()
+                        .await?,
+                );
             }
-            tiers.push(c.table().table_provider().into_future().await?);
+            tiers.push(
+                c.table()
+                    .table_provider()
+                    .with_session(reading.clone())
+                    .into_future()
+                    .await?,
+            );
         }
-        None => tiers.push(lake.table().table_provider().into_future().await?),
+        None => tiers.push(
+            lake.table()
+                .table_provider()
+                .with_session(reading)
+                .into_future()
+                .await?,
+        ),
     }
     Ok(LakePart {
         lake,
