@@ -197,14 +197,16 @@ pub async fn ingest_in(
                 note.complete_through_ms = mark.map(|m| m.min(logs.request().range.now()));
                 note.complete_locations = locations.clone();
             }
-            // A re-upload's old rows that moved to the cold tier go first:
-            // until the hot commit below, its days show fewer rows, never
-            // two copies; a crash between leaves it to be read again.
+            // A re-upload's old rows that moved to the cold tier go first.
+            // Readers see the cold tier as the hot table acknowledges it, so
+            // the deletion shows with the hot commit that replaces the rows;
+            // a crash between leaves the object to be read again.
             if !note.removed.is_empty()
                 && let Some(mut c) = lake.cold(&logs.request().storage).await?
                 && c.exists()
             {
                 delete_objects(&mut c, &note.removed).await?;
+                note.cold_version = c.version();
             }
             match commit(lake, rows, &note, &stored).await {
                 Ok(()) => {

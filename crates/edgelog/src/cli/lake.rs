@@ -286,7 +286,7 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
                 wrong.push(format!("{name}: {rows} rows in the files, no commit notes it"));
             }
             let mut files = lake.files().await?.len();
-            if let Some(cold) = lake.cold(&request.storage).await? {
+            if let Some(cold) = crate::lake::tier::acknowledged_cold(&lake, &manifest, &request.storage).await? {
                 files += cold.files().await?.len();
             }
             println!(
@@ -320,20 +320,16 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
             }
             let manifest = read(lake.table()).await?;
             let policy = lake.policy()?;
-            let cold = lake.cold(&request.storage).await?;
+            let cold = crate::lake::tier::acknowledged_cold(&lake, &manifest, &request.storage).await?;
             let hot_files = lake.files().await?;
             let cold_files = match &cold {
                 Some(c) => c.files().await?,
                 None => Vec::new(),
             };
-            // What a reader sees: a file in both tiers once (from cold), no
-            // file of a deleted day.
-            let in_cold: std::collections::HashSet<&str> = cold_files.iter().map(|f| f.path.as_str()).collect();
+            // What a reader sees: the cold tier as acknowledged, no file of a
+            // deleted day.
             let gone = |f: &crate::lake::DataFile| matches!((&f.day, &manifest.expired_through_day), (Some(d), Some(m)) if d <= m);
-            let hot_live: Vec<_> = hot_files
-                .iter()
-                .filter(|f| !in_cold.contains(f.path.as_str()) && !gone(f))
-                .collect();
+            let hot_live: Vec<_> = hot_files.iter().filter(|f| !gone(f)).collect();
             let cold_live: Vec<_> = cold_files.iter().filter(|f| !gone(f)).collect();
             let all: Vec<_> = hot_live.iter().chain(&cold_live).collect();
             let records: u64 = all.iter().filter_map(|f| f.rows).sum();

@@ -275,12 +275,9 @@ async fn open_lake(location: &str, request: &ScanRequest) -> Result<LakePart, Er
         )));
     }
     let manifest = Arc::new(crate::lake::manifest::read(lake.table()).await?);
-    // A file in both tiers (a move that stopped between its two commits)
-    // is read from the cold one only.
-    let cold = match lake.cold(&request.storage).await? {
-        Some(cold) if cold.exists() => Some(cold),
-        _ => None,
-    };
+    // The cold tier at the version the hot table acknowledged: a move or
+    // re-upload that stopped half-way shows nothing of its cold half.
+    let cold = crate::lake::tier::acknowledged_cold(&lake, &manifest, &request.storage).await?;
     // The lake's text columns come back as the raw scan's `Utf8`, not as
     // string views that the cast to the raw types would copy again; filters
     // still prune row groups and pages.
@@ -292,51 +289,15 @@ async fn open_lake(location: &str, request: &ScanRequest) -> Result<LakePart, Er
             .with_config(config)
             .build(),
     );
-    let mut tiers = Vec::new();
-    match &cold {
-        Some(c) => {
-            let in_cold: std::collections::HashSet<String> = c.files().await?.into_iter().map(|f| f.path).collect();
-            let hot = lake.files().await?;
-            if hot.iter().any(|f| in_cold.contains(&f.path)) {
-                let only_hot: Vec<String> = hot
-                    .into_iter()
-                    .map(|f| f.path)
-                    .filter(|p| !in_cold.contains(p))
-                    .collect();
-                if !only_hot.is_empty() {
-                    tiers.push(
-                        lake.table()
-                            .table_provider()
-                            .with_session(reading.clone())
-                            .with_file_paths(only_hot)
-                            .into_future()
-                            .await?,
-                    );
-                }
-            } else {
-                tiers.push(
-                    lake.table()
-                        .table_provider()
-                        .with_session(reading.clone())
-                        .into_future()
-                        .await?,
-                );
-            }
-            tiers.push(
-                c.table()
-                    .table_provider()
-                    .with_session(reading.clone())
-                    .into_future()
-                    .await?,
-            );
-        }
-        None => tiers.push(
-            lake.table()
-                .table_provider()
-                .with_session(reading)
-                .into_future()
-                .await?,
-        ),
+    let mut tiers = vec![
+        lake.table()
+            .table_provider()
+            .with_session(reading.clone())
+            .into_future()
+            .await?,
+    ];
+    if let Some(c) = &cold {
+        tiers.push(c.table().table_provider().with_session(reading).into_future().await?);
     }
     Ok(LakePart {
         lake,

@@ -91,6 +91,12 @@ pub struct CommitNote {
     /// held, so an ingest never reads them again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expired: Vec<Expired>,
+    /// The version of the cold tier's table that agrees with this commit:
+    /// readers read the cold table at the newest version a hot commit
+    /// acknowledged, so a cold commit shows nothing until the hot commit
+    /// that removes the same files acknowledges it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_version: Option<u64>,
 }
 
 /// A source object the lake holds, and since when.
@@ -117,6 +123,8 @@ pub struct Manifest {
     pub watermarks: BTreeMap<Vec<String>, i64>,
     /// Every day up to this one is deleted by retention.
     pub expired_through_day: Option<String>,
+    /// The cold table's version readers read (the newest acknowledged).
+    pub cold_version: Option<u64>,
 }
 
 impl Manifest {
@@ -125,6 +133,9 @@ impl Manifest {
         if let Some(mark) = note.complete_through_ms {
             let at = self.watermarks.entry(note.complete_locations.clone()).or_insert(mark);
             *at = (*at).max(mark);
+        }
+        if note.cold_version.is_some() {
+            self.cold_version = self.cold_version.max(note.cold_version);
         }
         if let Some(day) = note.expired_through_day {
             self.expired_through_day = self.expired_through_day.take().max(Some(day));
@@ -255,6 +266,7 @@ mod tests {
                 name: "s3://b/k2".into(),
                 rows: 3,
             }],
+            cold_version: Some(4),
         };
         let line = serde_json::json!({"commitInfo": {"timestamp": 1234, "operation": "WRITE", NOTE_KEY: note}});
         let commit = format!("{{\"add\":{{}}}}\n{line}\n");
@@ -321,5 +333,17 @@ mod tests {
         assert!(m.holds("a", 10, Some("e2")));
         assert_eq!(m.rows(), 2);
         assert_eq!(m.expired_through_day.as_deref(), Some("2026-11-02"));
+        // The cold version readers read is the newest acknowledged.
+        for v in [Some(5), None, Some(3)] {
+            m.apply(
+                5,
+                CommitNote {
+                    cold_version: v,
+                    ..CommitNote::default()
+                },
+                None,
+            );
+        }
+        assert_eq!(m.cold_version, Some(5));
     }
 }

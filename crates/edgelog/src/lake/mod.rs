@@ -327,6 +327,17 @@ impl Lake {
             .collect())
     }
 
+    /// Loads `version` of the table (time travel).
+    pub async fn load_version(&mut self, version: u64) -> Result<(), LakeError> {
+        self.table.load_version(version).await.map_err(|e| {
+            LakeError::Damaged(format!(
+                "cannot load version {version} of {}: {}",
+                self.location,
+                one_line(&e.to_string())
+            ))
+        })
+    }
+
     /// Loads the newest version again.
     pub async fn reload(&mut self) -> Result<(), LakeError> {
         self.table.load().await?;

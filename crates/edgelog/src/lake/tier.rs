@@ -10,18 +10,24 @@
 //!
 //! # Never lost, never twice
 //!
-//! A data file keeps its path (relative to the table) when it moves, and
-//! the one rule readers follow is: *a path active in both tables is read
-//! from the cold one only*. A move is
+//! Readers read the cold table at the newest version a hot commit
+//! acknowledged ([`CommitNote::cold_version`]), never at a newer one. A
+//! move is
 //!
-//! 1. copy the files' bytes to the cold location (invisible: no commit names them);
-//! 2. commit them to the cold table (now in both: read once, from cold);
-//! 3. commit their removal from the hot table;
+//! 1. copy the files' bytes to the cold location (a data file keeps its
+//!    path relative to the table);
+//! 2. commit them to the cold table (unseen: not acknowledged);
+//! 3. one hot commit removes them from the hot table *and* acknowledges the
+//!    cold version: readers switch from the one to the other at once;
 //! 4. vacuum: delete the bytes no commit holds any more.
 //!
-//! A crash between any two steps leaves every row readable exactly once;
-//! the next `retain` finds hot files that the cold table holds and does
-//! step 3 for them first.
+//! A crash before 3 leaves readers where they were; the next `retain` (or
+//! ingest, or compaction) settles: each file the cold table added since
+//! the acknowledged version completes its move if the hot table still has
+//! it, or is taken back out of the cold table if something rewrote it in
+//! the hot table meanwhile (its rows live on there), and one hot commit
+//! acknowledges the result. A re-upload's deletion in the cold tier is
+//! acknowledged by the ingest commit that replaces the rows.
 //!
 //! Deleting days commits to the hot table first, with a note naming the
 //! day through which everything is gone ([`CommitNote::expired_through_day`])
@@ -45,7 +51,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use super::manifest::{CommitNote, Expired, NOTE_KEY};
+use super::manifest::{CommitNote, Expired, Manifest, NOTE_KEY};
 use super::schema::DAY;
 use super::table::day_of;
 use super::{DataFile, FORMAT_PROPERTY, Lake, LakeError, one_line};
@@ -284,10 +290,84 @@ fn per_day(tier: &'static str, files: &[&DataFile]) -> Vec<DayFiles> {
     days.into_values().collect()
 }
 
-/// Applies the lake's policy at `how.now_ms`: puts right what an
-/// interrupted run left, deletes the days past `delete_after`, moves the
-/// days past `move_after` to the cold tier, and vacuums both tiers.
-/// `say` hears of each step.
+/// The cold tier as readers see it: its table at the newest version a hot
+/// commit acknowledged (`None` while no hot commit has).
+pub async fn acknowledged_cold(
+    hot: &Lake,
+    manifest: &Manifest,
+    opts: &StorageOptions,
+) -> Result<Option<Lake>, LakeError> {
+    let (Some(mut cold), Some(version)) = (hot.cold(opts).await?, manifest.cold_version) else {
+        return Ok(None);
+    };
+    cold.load_version(version).await?;
+    Ok(Some(cold))
+}
+
+/// Finishes what an interrupted `retain` (or re-upload) left in the cold
+/// tier past the acknowledged version, so that the cold table's newest
+/// version is the one readers read. Returns how many files it put right.
+pub async fn settle(hot: &mut Lake, opts: &StorageOptions) -> Result<usize, LakeError> {
+    let Some(mut cold) = hot.cold(opts).await? else {
+        return Ok(0);
+    };
+    if !cold.exists() {
+        return Ok(0);
+    }
+    let acked = super::manifest::read(hot.table()).await?.cold_version;
+    settle_with(hot, &mut cold, acked).await
+}
+
+/// [`settle`] with both tables open: every file the cold table added since
+/// `acked` either completes its move (the hot table still has it: removed
+/// there) or is taken back out of the cold table (the hot table rewrote it
+/// meanwhile, so its rows live on there); then one hot commit acknowledges
+/// the cold table's version.
+async fn settle_with(hot: &mut Lake, cold: &mut Lake, acked: Option<u64>) -> Result<usize, LakeError> {
+    if cold.version().is_none() || cold.version() == acked {
+        return Ok(0);
+    }
+    let before: HashSet<String> = match acked {
+        Some(v) => {
+            let mut then = cold.clone();
+            then.load_version(v).await?;
+            then.files().await?.into_iter().map(|f| f.path).collect()
+        }
+        None => HashSet::new(),
+    };
+    let cold_files = cold.files().await?;
+    let hot_files = hot.files().await?;
+    let in_hot: HashMap<&str, &DataFile> = hot_files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let added: Vec<&DataFile> = cold_files.iter().filter(|f| !before.contains(&f.path)).collect();
+    let (complete, undo): (Vec<&DataFile>, Vec<&DataFile>) =
+        added.into_iter().partition(|f| in_hot.contains_key(f.path.as_str()));
+    if !undo.is_empty() {
+        let removes = undo.iter().map(|f| Action::Remove(f.remove.clone())).collect();
+        commit(cold, removes, None).await?;
+    }
+    let removes: Vec<Action> = complete
+        .iter()
+        .filter_map(|f| in_hot.get(f.path.as_str()))
+        .map(|f| Action::Remove(f.remove.clone()))
+        .collect();
+    acknowledge(hot, cold, removes).await?;
+    Ok(complete.len() + undo.len())
+}
+
+/// One hot commit: `removes`, and the note that readers now read the cold
+/// table at its current version.
+async fn acknowledge(hot: &mut Lake, cold: &Lake, removes: Vec<Action>) -> Result<(), LakeError> {
+    let note = CommitNote {
+        cold_version: cold.version(),
+        ..CommitNote::default()
+    };
+    commit(hot, removes, Some(&note)).await
+}
+
+/// Applies the lake's policy at `how.now_ms`: finishes what an interrupted
+/// run left, deletes the days past `delete_after`, moves the days past
+/// `move_after` to the cold tier, and vacuums both tiers. `say` hears of
+/// each step.
 pub async fn retain(
     hot: &mut Lake,
     opts: &StorageOptions,
@@ -303,20 +383,35 @@ pub async fn retain(
     }
     policy.check(&hot.location)?;
     let mut cold = hot.cold(opts).await?;
-    let manifest = super::manifest::read(hot.table()).await?;
+    let mut manifest = super::manifest::read(hot.table()).await?;
+    let mut finished = 0;
+    if let Some(c) = cold.as_mut()
+        && c.exists()
+        && c.version() != manifest.cold_version
+    {
+        if how.dry_run {
+            // The cold table past what readers see: shown as it would stand.
+            if let Some(v) = manifest.cold_version {
+                c.load_version(v).await?;
+            }
+            finished += 1;
+        } else {
+            say("finishing what an interrupted run left in the cold tier");
+            finished += settle_with(hot, c, manifest.cold_version).await?;
+            manifest = super::manifest::read(hot.table()).await?;
+        }
+    }
     let mark = manifest.expired_through_day.clone();
     let hot_files = hot.files().await?;
     let cold_files = match &cold {
-        Some(c) => c.files().await?,
-        None => Vec::new(),
+        Some(c) if c.version().is_some() && (how.dry_run || manifest.cold_version.is_some()) => c.files().await?,
+        _ => Vec::new(),
     };
-    let in_cold: HashSet<&str> = cold_files.iter().map(|f| f.path.as_str()).collect();
 
-    // What an interrupted run left: hot files the cold table holds, and
-    // files of days already deleted.
+    // Files of days already deleted (hidden) that a crash left in a tier.
     let (stale_hot, live_hot): (Vec<&DataFile>, Vec<&DataFile>) = hot_files
         .iter()
-        .partition(|f| in_cold.contains(f.path.as_str()) || at_or_before(f.day.as_ref(), mark.as_ref()));
+        .partition(|f| at_or_before(f.day.as_ref(), mark.as_ref()));
     let (stale_cold, live_cold): (Vec<&DataFile>, Vec<&DataFile>) = cold_files
         .iter()
         .partition(|f| at_or_before(f.day.as_ref(), mark.as_ref()));
@@ -340,7 +435,7 @@ pub async fn retain(
 
     let expiring = !expiring_hot.is_empty() || !expiring_cold.is_empty();
     let mut report = RetainReport {
-        finished: stale_hot.len() + stale_cold.len(),
+        finished: finished + stale_hot.len() + stale_cold.len(),
         deleted: [per_day("hot", &expiring_hot), per_day("cold", &expiring_cold)].concat(),
         moved: per_day("hot", &moving),
         expired_through_day: if expiring { delete_through.clone() } else { mark.clone() },
@@ -350,21 +445,17 @@ pub async fn retain(
         return Ok(report);
     }
 
-    // 1. Finish what an interrupted run began.
+    // 1. Files of deleted days (hidden already) go.
     if !stale_hot.is_empty() {
-        say(&format!(
-            "removing {} files that are in the cold tier already",
-            stale_hot.len()
-        ));
         let removes = stale_hot.iter().map(|f| Action::Remove(f.remove.clone())).collect();
-        commit(hot, removes, None, predicate_of_days(&stale_hot)).await?;
+        commit(hot, removes, None).await?;
     }
     if let Some(c) = cold.as_mut()
         && !stale_cold.is_empty()
     {
         say(&format!("removing {} cold files of deleted days", stale_cold.len()));
         let removes = stale_cold.iter().map(|f| Action::Remove(f.remove.clone())).collect();
-        commit(c, removes, None, predicate_of_days(&stale_cold)).await?;
+        commit(c, removes, None).await?;
     }
 
     // 2. Delete: the hot commit (with the note) first; from then on the
@@ -383,16 +474,17 @@ pub async fn retain(
         };
         say(&format!("deleting every day through {through}"));
         let removes = expiring_hot.iter().map(|f| Action::Remove(f.remove.clone())).collect();
-        commit(hot, removes, Some(&note), format!("{DAY} <= '{through}'")).await?;
+        commit(hot, removes, Some(&note)).await?;
         if let Some(c) = cold.as_mut()
             && !expiring_cold.is_empty()
         {
             let removes = expiring_cold.iter().map(|f| Action::Remove(f.remove.clone())).collect();
-            commit(c, removes, None, format!("{DAY} <= '{through}'")).await?;
+            commit(c, removes, None).await?;
         }
     }
 
-    // 3. Move: copy, commit to cold, then remove from hot.
+    // 3. Move: copy, commit to cold (unseen until acknowledged), then one
+    // hot commit removes the files and acknowledges the cold version.
     if let Some(c) = cold.as_mut()
         && !moving.is_empty()
     {
@@ -420,10 +512,23 @@ pub async fn retain(
         commit_op(c, adds, None, op).await?;
         say(&format!("removing {total} moved files from the hot tier"));
         let removes = moving.iter().map(|f| Action::Remove(f.remove.clone())).collect();
-        commit(hot, removes, None, predicate_of_days(&moving)).await?;
+        if let Err(e) = acknowledge(hot, c, removes).await {
+            // Something rewrote hot files meanwhile (a compaction, a
+            // re-upload): complete or take back each copy as things stand.
+            say(&format!("the hot tier changed during the move ({e}): settling"));
+            hot.reload().await?;
+            let acked = super::manifest::read(hot.table()).await?.cold_version;
+            settle_with(hot, c, acked).await?;
+        }
     }
 
-    // 4. Vacuum both tiers.
+    // 4. The cold table's deletions acknowledged, then both vacuumed.
+    if let Some(c) = cold.as_mut()
+        && c.exists()
+        && c.version() != super::manifest::read(hot.table()).await?.cold_version
+    {
+        acknowledge(hot, c, Vec::new()).await?;
+    }
     report.vacuumed += vacuum(hot, how.orphans_after_ms).await?;
     if let Some(c) = cold.as_mut()
         && c.exists()
@@ -433,40 +538,27 @@ pub async fn retain(
     Ok(report)
 }
 
-/// Removes from the hot table the files a move already committed to the
-/// cold one (a `retain` that stopped between its two commits), so that
-/// rewriting hot files (compaction) cannot copy rows the cold tier holds.
-/// Returns how many.
-pub async fn settle(hot: &mut Lake, opts: &StorageOptions) -> Result<usize, LakeError> {
-    let Some(cold) = hot.cold(opts).await? else {
-        return Ok(0);
-    };
-    let in_cold: HashSet<String> = cold.files().await?.into_iter().map(|f| f.path).collect();
-    let hot_files = hot.files().await?;
-    let stale: Vec<&DataFile> = hot_files.iter().filter(|f| in_cold.contains(&f.path)).collect();
-    if !stale.is_empty() {
-        let removes = stale.iter().map(|f| Action::Remove(f.remove.clone())).collect();
-        commit(hot, removes, None, predicate_of_days(&stale)).await?;
-    }
-    Ok(stale.len())
-}
-
-/// `_day IN (...)` of the files' days, as a commit's predicate (delta-rs
-/// checks concurrent commits against it).
-fn predicate_of_days(files: &[&DataFile]) -> String {
-    let days: std::collections::BTreeSet<&str> = files.iter().filter_map(|f| f.day.as_deref()).collect();
-    let list: Vec<String> = days.iter().map(|d| format!("'{d}'")).collect();
-    format!("{DAY} IN ({})", list.join(", "))
-}
-
-async fn commit(
-    lake: &mut Lake,
-    actions: Vec<Action>,
-    note: Option<&CommitNote>,
-    predicate: String,
-) -> Result<(), LakeError> {
-    let op = DeltaOperation::Delete {
-        predicate: Some(predicate),
+async fn commit(lake: &mut Lake, actions: Vec<Action>, note: Option<&CommitNote>) -> Result<(), LakeError> {
+    let days: std::collections::BTreeSet<String> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Remove(r) => r.partition_values.as_ref()?.get(DAY).cloned().flatten(),
+            _ => None,
+        })
+        .collect();
+    // delta-rs checks concurrent commits against the predicate: the days
+    // whose files go; a commit that only notes reads nothing.
+    let op = if days.is_empty() {
+        DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: None,
+            predicate: None,
+        }
+    } else {
+        let list: Vec<String> = days.iter().map(|d| format!("'{d}'")).collect();
+        DeltaOperation::Delete {
+            predicate: Some(format!("{DAY} IN ({})", list.join(", "))),
+        }
     };
     commit_op(lake, actions, note, op).await
 }
