@@ -742,6 +742,19 @@ fn old_days_move_to_s3_and_older_ones_go_by_the_data_time() {
     let none = cmd(&["lake", "retain", other.to_str().unwrap()]).run();
     assert_eq!(none.code, 2);
     assert!(none.stderr.contains("no tier policy"), "{}", none.stderr);
+    // Another lake may not share this one's cold location.
+    let shared = cmd(&[
+        "lake",
+        "init",
+        other.to_str().unwrap(),
+        "--cold",
+        "s3://lakes/cold/",
+        "--move-after",
+        "2d",
+    ])
+    .run();
+    assert_eq!(shared.code, 2, "{}", shared.stdout);
+    assert!(shared.stderr.contains("another lake's cold tier"), "{}", shared.stderr);
 }
 
 /// `kill -9` of `lake retain` at ten moments (deleting, copying to S3,

@@ -134,11 +134,11 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
                 let logs = super::scope::open_logs(&request, shown).await?;
                 lake.create(logs.spec(), &logs.schema("UTC")).await?;
             }
-            lake.set_policy(&policy).await?;
-            if let Some(cold) = lake.cold(&request.storage).await? {
+            if let Some(cold) = &policy.cold {
                 // Reach the cold location now, not at the first move.
-                cold.files().await?;
+                lake.open_cold(cold, &request.storage).await?.files().await?;
             }
+            lake.set_policy(&policy).await?;
             println!(
                 "lake {location}: hot here{}{}{}",
                 policy

@@ -61,7 +61,9 @@ use crate::source::{Location, parse_location};
 /// The hot table's property holding the [`Policy`] (JSON).
 pub const POLICY_PROPERTY: &str = "edgelog.policy";
 
-/// The cold table's property naming the hot lake it belongs to.
+/// The cold table's property holding the id of the hot table it belongs
+/// to (two lakes sharing a cold location would read and vacuum each
+/// other's files).
 pub const HOT_PROPERTY: &str = "edgelog.hot";
 
 const DAY_MS: i64 = 86_400_000;
@@ -181,14 +183,38 @@ impl Lake {
     /// The cold tier of this lake, opened (its table may not exist yet).
     pub async fn cold(&self, opts: &StorageOptions) -> Result<Option<Lake>, LakeError> {
         match self.policy()?.cold {
-            Some(location) => Ok(Some(Lake::open(&location, opts).await?)),
+            Some(location) => Ok(Some(self.open_cold(&location, opts).await?)),
             None => Ok(None),
         }
+    }
+
+    /// Opens `location` as this lake's cold tier: refused when a table
+    /// there belongs to another lake.
+    pub async fn open_cold(&self, location: &str, opts: &StorageOptions) -> Result<Lake, LakeError> {
+        let cold = Lake::open(location, opts).await?;
+        if cold.exists() {
+            let owner = cold
+                .table()
+                .snapshot()?
+                .snapshot()
+                .table_properties()
+                .unknown_properties
+                .get(HOT_PROPERTY)
+                .cloned();
+            let me = self.table().snapshot()?.metadata().id().to_string();
+            if owner.as_deref() != Some(me.as_str()) {
+                return Err(LakeError::Request(format!(
+                    "the cold location {location} holds another lake's cold tier (or a table edgelog did not make): give this lake a cold location of its own"
+                )));
+            }
+        }
+        Ok(cold)
     }
 
     /// Makes this (cold) table like `hot`: same columns, partitions and format.
     async fn create_like(&mut self, hot: &Lake) -> Result<(), LakeError> {
         let snapshot = hot.table().snapshot()?;
+        let hot_id = snapshot.metadata().id().to_string();
         let format = snapshot
             .snapshot()
             .table_properties()
@@ -204,7 +230,7 @@ impl Lake {
             .with_partition_columns([DAY])
             .with_configuration([
                 (FORMAT_PROPERTY, Some(format.as_str())),
-                (HOT_PROPERTY, Some(hot.location.as_str())),
+                (HOT_PROPERTY, Some(hot_id.as_str())),
                 ("delta.enableExpiredLogCleanup", Some("false")),
             ])
             .with_raise_if_key_not_exists(false)
