@@ -283,15 +283,7 @@ const SECRET: &str = "edgelog-lake-secret-never-printed";
 fn a_lake_on_s3_answers_like_the_raw_objects_and_survives_a_race() {
     let root = tempfile::tempdir().unwrap();
     generate(&root.path().join("logs"), 2, 8, 300, 0.002, 0.01);
-    std::fs::create_dir_all(root.path().join("lakes")).unwrap();
-    let server = crate::s3::server::S3Server::start(root.path().to_path_buf(), KEY, SECRET, 0);
-    let cmd = |args: &[&str]| {
-        Cmd::new(args)
-            .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .env("AWS_ENDPOINT_URL", server.endpoint())
-            .env("AWS_REGION", "jp-north-1")
-    };
+    let (_server, cmd) = s3_server(root.path());
     let from = "s3://logs/sakura-webaccelerator/";
     let lake = "s3://lakes/edge/";
     let first = cmd(&["ingest", "--from", from, "--lake", lake]).run();
@@ -557,9 +549,9 @@ fn damaged_re_uploads_empty_batches_and_two_locations() {
     assert!(Cmd::new(["lake", "verify", lake_s]).run().ok().contains("ok:"));
 }
 
-/// The S3 test server with a `lakes` bucket for cold tiers, and a command
-/// maker that carries its credentials.
-fn cold_server(root: &Path) -> (crate::s3::server::S3Server, impl Fn(&[&str]) -> Cmd) {
+/// The S3 test server on `root` (one folder per bucket, `lakes` made for
+/// lakes and cold tiers), and a command maker that carries its credentials.
+fn s3_server(root: &Path) -> (crate::s3::server::S3Server, impl Fn(&[&str]) -> Cmd) {
     std::fs::create_dir_all(root.join("lakes")).unwrap();
     let server = crate::s3::server::S3Server::start(root.to_path_buf(), KEY, SECRET, 0);
     let endpoint = server.endpoint();
@@ -601,7 +593,7 @@ const PER_OBJECT: &str = "SELECT _file, count(*) n, sum(bytes_sent) b FROM logs 
 #[test]
 fn old_days_move_to_s3_and_older_ones_go_by_the_data_time() {
     let root = tempfile::tempdir().unwrap();
-    let (_server, cmd) = cold_server(root.path());
+    let (_server, cmd) = s3_server(root.path());
     let data = root.path().join("raw");
     // 2024-11-26T15:00Z .. 2024-12-01T15:00Z: six UTC days.
     genlogs(&data, "2", "120", "300");
@@ -763,7 +755,7 @@ fn old_days_move_to_s3_and_older_ones_go_by_the_data_time() {
 #[test]
 fn a_retain_killed_at_any_moment_loses_and_doubles_nothing() {
     let root = tempfile::tempdir().unwrap();
-    let (_server, cmd) = cold_server(root.path());
+    let (_server, cmd) = s3_server(root.path());
     let data = root.path().join("raw");
     genlogs(&data, "2", "120", "200");
     let data_s = data.to_str().unwrap();
@@ -849,14 +841,7 @@ fn a_retain_killed_at_any_moment_loses_and_doubles_nothing() {
 fn one_more_hour_reads_its_three_objects_and_rewrites_no_old_file() {
     let root = tempfile::tempdir().unwrap();
     generate(&root.path().join("logs"), 3, 72, 60, 0.002, 0.01);
-    let server = crate::s3::server::S3Server::start(root.path().to_path_buf(), KEY, SECRET, 0);
-    let cmd = |args: &[&str]| {
-        Cmd::new(args)
-            .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .env("AWS_ENDPOINT_URL", server.endpoint())
-            .env("AWS_REGION", "jp-north-1")
-    };
+    let (server, cmd) = s3_server(root.path());
     let from = "s3://logs/sakura-webaccelerator/";
     let lake = root.path().join("lake");
     let lake_s = lake.to_str().unwrap();
