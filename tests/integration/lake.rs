@@ -670,16 +670,19 @@ fn old_days_move_to_s3_and_older_ones_go_by_the_data_time() {
     let verify = cmd(&["lake", "verify", lake]).run();
     assert!(verify.ok().contains("ok:"), "{}", verify.stdout);
     // Deleted and moved objects stay held: nothing is read again.
-    let again = cmd(&[
-        "ingest",
-        "--from",
-        data_s,
-        "--lake",
-        lake,
-        "--since",
-        "2024-01-01T00:00:00Z",
-    ])
-    .run();
+    let ingest_all = || {
+        cmd(&[
+            "ingest",
+            "--from",
+            data_s,
+            "--lake",
+            lake,
+            "--since",
+            "2024-01-01T00:00:00Z",
+        ])
+        .run()
+    };
+    let again = ingest_all();
     assert!(again.stderr.contains("ingested 0 objects"), "{}", again.stderr);
 
     // A late re-upload of an hour whose rows are now in the cold tier.
@@ -697,16 +700,7 @@ fn old_days_move_to_s3_and_older_ones_go_by_the_data_time() {
     };
     let half: String = text.lines().take(100).map(|l| format!("{l}\n")).collect();
     std::fs::write(&hour, gzip_of(half.as_bytes())).unwrap();
-    let re = cmd(&[
-        "ingest",
-        "--from",
-        data_s,
-        "--lake",
-        lake,
-        "--since",
-        "2024-01-01T00:00:00Z",
-    ])
-    .run();
+    let re = ingest_all();
     assert!(re.stderr.contains("ingested 1 objects"), "{}", re.stderr);
     assert_eq!(
         over_lake(PER_OBJECT),

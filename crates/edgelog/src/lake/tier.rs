@@ -409,7 +409,9 @@ pub async fn retain(
     }
     policy.check(&hot.location)?;
     let mut cold = hot.cold(opts).await?;
-    let mut manifest = super::manifest::read(hot.table()).await?;
+    let manifest = super::manifest::read(hot.table()).await?;
+    // The cold version readers read, as this run leaves it.
+    let mut acked = manifest.cold_version;
     let mut finished = 0;
     if let Some(c) = cold.as_mut()
         && c.exists()
@@ -423,8 +425,8 @@ pub async fn retain(
             finished += 1;
         } else {
             say("finishing what an interrupted run left in the cold tier");
-            finished += settle_with(hot, c, manifest.cold_version).await?;
-            manifest = super::manifest::read(hot.table()).await?;
+            finished += settle_with(hot, c, acked).await?;
+            acked = c.version();
         }
     }
     let mark = manifest.expired_through_day.clone();
@@ -543,15 +545,17 @@ pub async fn retain(
             // re-upload): complete or take back each copy as things stand.
             say(&format!("the hot tier changed during the move ({e}): settling"));
             hot.reload().await?;
-            let acked = super::manifest::read(hot.table()).await?.cold_version;
-            settle_with(hot, c, acked).await?;
+            // Another process may have settled it already.
+            let now_acked = super::manifest::read(hot.table()).await?.cold_version;
+            settle_with(hot, c, now_acked).await?;
         }
+        acked = c.version();
     }
 
     // 4. The cold table's deletions acknowledged, then both vacuumed.
     if let Some(c) = cold.as_mut()
         && c.exists()
-        && c.version() != super::manifest::read(hot.table()).await?.cold_version
+        && c.version() != acked
     {
         acknowledge(hot, c, Vec::new()).await?;
     }
