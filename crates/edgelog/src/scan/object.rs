@@ -164,8 +164,18 @@ fn scan_data(data: &[u8], lines: &mut LineScanner<'_>, buffers: &mut ScanBuffers
                 .map_err(|e| read_error(name, &e))?;
             lines.scan_buffer(&buffers.inflated)?;
         }
-        Compression::Gzip | Compression::Zstd => {
-            let reader = decompressed(data).map_err(|e| read_error(name, &e))?;
+        kind @ (Compression::Gzip | Compression::Zstd) => {
+            // The bytes are in memory: any error of the stream is damage.
+            // Say so in the words of the whole-object path, whichever path
+            // an object takes (a cut gzip trailer announces a random size).
+            let what = if matches!(kind, Compression::Gzip) {
+                "gzip"
+            } else {
+                "zstd"
+            };
+            let damaged = |e: std::io::Error| std::io::Error::other(format!("damaged or truncated {what} data ({e})"));
+            let reader = decompressed(data).map_err(|e| read_error(name, &damaged(e)))?;
+            let reader = DamageNamed { reader, damaged };
             lines.scan_stream(reader, STREAM_CHUNK, &mut buffers.inflated)?;
         }
         Compression::Plain => lines.scan_buffer(data)?,
@@ -186,6 +196,21 @@ fn decompressed(data: &[u8]) -> std::io::Result<Box<dyn Read + '_>> {
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(data)?),
         Compression::Plain => Box::new(data),
     })
+}
+
+/// A decompressing reader whose errors say the data is damaged.
+struct DamageNamed<R, F> {
+    reader: R,
+    damaged: F,
+}
+
+impl<R: Read, F: Fn(std::io::Error) -> std::io::Error> Read for DamageNamed<R, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reader.read(buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::Interrupted => e,
+            _ => (self.damaged)(e),
+        })
+    }
 }
 
 /// Hands each line of `reader` (without its `\n`) to `f`, with whether it
@@ -536,5 +561,38 @@ mod tests {
         let rows = lines.report.rows;
         assert!(rows > 1000 && rows < 20_000, "{rows} rows before the damage");
         assert_eq!(lines.report.malformed, 0);
+    }
+
+    /// A cut object is "damaged or truncated" whichever path it takes: the
+    /// last four bytes of a cut gzip announce a random size, which may send
+    /// it to the streamed path instead of the whole-object one.
+    #[test]
+    fn damage_is_named_alike_on_both_paths() {
+        let line = r#"{"time":"2024-11-27T13:00:00+09:00","request":"GET / HTTP/1.1","status":"200"}"#;
+        let gz = gzip(format!("{line}\n").repeat(2_000).as_bytes());
+        let mut cut = gz[..gz.len() / 2].to_vec();
+        for announced in [[0, 0, 1, 0], [0xff, 0xff, 0xff, 0xff]] {
+            cut.extend_from_slice(&announced);
+            let dialect = DialectSpec::named("sakura").build().unwrap();
+            let schema = dialect.schema("UTC");
+            let mut decoder = dialect.decoder(&schema, &[], TimeRange::ALL);
+            let settings = ScanSettings {
+                batch_size: 1000,
+                strict: false,
+                skip_unreadable: false,
+            };
+            let (_, outcome) = scan_object(
+                Bytes::from(cut.clone()),
+                "cut.gz",
+                decoder.as_mut(),
+                settings,
+                &mut ScanBuffers::new(),
+                &mut |_| true,
+            );
+            let err = outcome.unwrap_err();
+            let why = &Unreadable::of(&err).unwrap().why;
+            assert!(why.starts_with("damaged or truncated gzip data"), "{why}");
+            cut.truncate(cut.len() - 4);
+        }
     }
 }
