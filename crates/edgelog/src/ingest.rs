@@ -217,7 +217,7 @@ pub async fn ingest_in(
                     on_commit(&summary);
                     break;
                 }
-                Err(LakeError::Delta(why)) if is_race(&why) && tries < RACE_RETRIES => {
+                Err(e) if e.is_race() && tries < RACE_RETRIES => {
                     // Another ingest committed first: take what it holds out.
                     tries += 1;
                     generation += 1;
@@ -260,15 +260,6 @@ fn spawn_read(
     let expired = manifest.expired_through_day.clone();
     let (logs, raw, batch) = (logs.clone(), raw.clone(), batch.to_vec());
     tokio::spawn(async move { read_batch(&logs, &raw, &batch, replacing, expired.as_deref(), memory_limit).await })
-}
-
-/// Whether delta-rs refused a commit because another writer won.
-fn is_race(why: &str) -> bool {
-    let why = why.to_ascii_lowercase();
-    why.contains("concurrent")
-        || why.contains("already exists")
-        || why.contains("conflict")
-        || why.contains("metadata changed")
 }
 
 /// Objects in listing order, cut into batches of at most `max` stored bytes.

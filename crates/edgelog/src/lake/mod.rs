@@ -59,6 +59,21 @@ pub enum LakeError {
     Delta(String),
 }
 
+impl LakeError {
+    /// Whether delta-rs refused a commit because another writer committed
+    /// first from the same snapshot: reload and try again.
+    pub fn is_race(&self) -> bool {
+        let LakeError::Delta(why) = self else {
+            return false;
+        };
+        let why = why.to_ascii_lowercase();
+        why.contains("concurrent")
+            || why.contains("already exists")
+            || why.contains("conflict")
+            || why.contains("metadata changed")
+    }
+}
+
 impl From<DeltaTableError> for LakeError {
     fn from(e: DeltaTableError) -> Self {
         LakeError::Delta(one_line(&e.to_string()))

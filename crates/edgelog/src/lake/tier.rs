@@ -42,8 +42,8 @@ use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type};
-use deltalake::kernel::Action;
 use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::{Action, Transaction};
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use futures::TryStreamExt;
@@ -400,6 +400,33 @@ pub async fn retain(
     how: &Retain,
     say: &mut dyn FnMut(&str),
 ) -> Result<RetainReport, LakeError> {
+    let mut tries = 0;
+    loop {
+        match retain_once(hot, opts, how, say).await {
+            Err(e) if e.is_race() && tries < RACE_RETRIES => {
+                // Another writer committed first: what this run did is
+                // settled by the next one, which plans from the new state.
+                tries += 1;
+                say("another writer changed the lake meanwhile: planning again");
+                // An ingest of small commits can pass a retain's plan again
+                // and again: wait a little longer each time.
+                tokio::time::sleep(std::time::Duration::from_millis(50 * tries as u64)).await;
+                hot.reload().await?;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// How many times a retain plans again after losing a race.
+const RACE_RETRIES: usize = 20;
+
+async fn retain_once(
+    hot: &mut Lake,
+    opts: &StorageOptions,
+    how: &Retain,
+    say: &mut dyn FnMut(&str),
+) -> Result<RetainReport, LakeError> {
     let policy = hot.policy()?;
     if policy.is_empty() {
         return Err(LakeError::Request(format!(
@@ -606,6 +633,16 @@ async fn commit_op(
             serde_json::to_value(note).map_err(|e| LakeError::Delta(e.to_string()))?,
         );
     }
+    // The application transaction every edgelog writer's commit carries:
+    // delta-rs refuses a commit made from a snapshot that another one has
+    // passed (two retains, or a retain and an ingest that planned against
+    // the old expired mark), and the loser plans again.
+    let next = lake.version().map_or(0, |v| v + 1);
+    let mut actions = actions;
+    actions.push(Action::Txn(Transaction::new(
+        crate::ingest::APP_ID,
+        i64::try_from(next).unwrap_or(i64::MAX),
+    )));
     let snapshot = lake.table().snapshot()?;
     CommitBuilder::default()
         .with_actions(actions)
