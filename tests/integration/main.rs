@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod alerts;
 mod cli;
 mod corpus;
 mod faults;

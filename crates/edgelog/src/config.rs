@@ -210,6 +210,32 @@ pub fn parse_time_arg(s: &str, default_offset_secs: i32, now_ms: i64) -> Option<
     parse_iso8601(s, default_offset_secs)
 }
 
+/// Text pasted from chat or a web page, with its invisible look-alikes of
+/// a space made plain: no-break and other Unicode spaces become ` `, and
+/// zero-width characters and byte-order marks go. Rules files and SQL are
+/// read through this, so that `WHERE\u{a0}status` is not an obscure error.
+pub fn plain_spaces(text: &str) -> std::borrow::Cow<'_, str> {
+    let odd = |c: char| {
+        matches!(
+            c,
+            '\u{a0}' | '\u{1680}' | '\u{2000}'
+                ..='\u{200b}' | '\u{202f}' | '\u{205f}' | '\u{2060}' | '\u{3000}' | '\u{feff}'
+        )
+    };
+    if !text.chars().any(odd) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let plain = text
+        .chars()
+        .filter_map(|c| match c {
+            '\u{200b}' | '\u{2060}' | '\u{feff}' => None,
+            c if odd(c) => Some(' '),
+            c => Some(c),
+        })
+        .collect();
+    std::borrow::Cow::Owned(plain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +273,12 @@ mod tests {
             }
         );
         assert!(TimeRange::ALL.contains(i64::MIN) && TimeRange::ALL.is_unbounded());
+    }
+
+    #[test]
+    fn pasted_spaces_are_plain() {
+        assert_eq!(plain_spaces("SELECT\u{a0}1"), "SELECT 1");
+        assert_eq!(plain_spaces("\u{feff}a\u{200b}b\u{202f}c\u{3000}"), "ab c ");
+        assert!(matches!(plain_spaces("plain"), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -45,8 +45,7 @@ use crate::scan::table::Objects;
 /// ingest peaks at ~380 MB with 8 MiB.
 pub const BATCH_BYTES: u64 = 8 << 20;
 
-/// The application id every ingest commit carries.
-pub const APP_ID: &str = "edgelog-ingest";
+pub use crate::lake::APP_ID;
 
 /// How many times a batch is tried again after losing a race.
 const RACE_RETRIES: usize = 5;

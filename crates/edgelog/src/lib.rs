@@ -11,6 +11,7 @@
 //! fills it. [`config`]
 //! holds the plain values every layer shares; [`demo`] makes sample data.
 
+pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod demo;

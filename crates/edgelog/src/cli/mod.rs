@@ -15,6 +15,7 @@ mod progress;
 mod query;
 mod report;
 mod scope;
+mod watch;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -43,6 +44,10 @@ enum Command {
     Ingest(Box<ingest::IngestArgs>),
     /// What a lake holds.
     Lake(Box<lake::LakeArgs>),
+    /// Evaluate alert rules on their schedule and notify transitions (--once, --replay, --check, --test).
+    Watch(Box<watch::WatchArgs>),
+    /// The state of every alert group: OK, PENDING or FIRING, since when, last values.
+    Alerts(watch::AlertsArgs),
     /// List the log formats edgelog reads, with their columns.
     Formats(formats::FormatsArgs),
     /// Tell the format of logs from their first lines, with the evidence.
@@ -149,6 +154,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
                     Command::Report(args) => report::run(*args).await,
                     Command::Ingest(args) => ingest::run(*args).await,
                     Command::Lake(args) => lake::run(*args).await,
+                    Command::Watch(args) => watch::run(*args).await,
+                    Command::Alerts(args) => watch::run_alerts(args).await,
                     Command::Formats(args) => formats::run(args),
                     Command::Detect(args) => detect::run(args).await,
                     Command::Functions(args) => functions::run(args),

@@ -47,6 +47,8 @@ impl QueryArgs {
             (None, Some(f)) => (read_limited(f)?, format!("SQL file {}", f.display())),
             (None, None) => (stdin_sql()?, "the SQL on stdin".to_string()),
         };
+        // Pasted from chat, SQL often carries no-break spaces.
+        let sql = crate::config::plain_spaces(&sql).into_owned();
         check_sql(&sql, &from)?;
         Ok(sql)
     }

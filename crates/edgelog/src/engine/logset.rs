@@ -153,6 +153,11 @@ impl LogSet {
         &self.request.format
     }
 
+    /// How the dialect names its objects (hour of a key, date folders).
+    pub fn key_template(&self) -> crate::source::KeyTemplate {
+        self.dialect.template()
+    }
+
     /// The dialect's name.
     pub fn dialect_name(&self) -> &'static str {
         self.dialect.name()

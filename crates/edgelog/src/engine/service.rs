@@ -79,6 +79,11 @@ impl PreparedQuery {
         &self.stats
     }
 
+    /// The result's columns, as planned.
+    pub fn schema(&self) -> &datafusion::common::DFSchema {
+        self.df.schema()
+    }
+
     /// Plans the scan (listing the objects) and starts it.
     pub async fn run(self) -> Result<QueryRun, Error> {
         let task = self.df.task_ctx();

@@ -41,6 +41,11 @@ use crate::source::{Location, SourceError, open_location, parse_location};
 /// The table property holding the lake's dialect (a [`DialectSpec`] as JSON).
 pub const FORMAT_PROPERTY: &str = "edgelog.format";
 
+/// The application transaction every commit of edgelog's writers carries
+/// (ingest, retain): delta-rs refuses a commit made from a snapshot that
+/// another such commit has passed. The name is from when only ingest had it.
+pub const APP_ID: &str = "edgelog-ingest";
+
 /// Why a lake could not be opened, read or written. Every message names
 /// the lake or the part at fault; none holds a secret.
 #[derive(Debug, thiserror::Error)]

@@ -640,7 +640,7 @@ async fn commit_op(
     let next = lake.version().map_or(0, |v| v + 1);
     let mut actions = actions;
     actions.push(Action::Txn(Transaction::new(
-        crate::ingest::APP_ID,
+        super::APP_ID,
         i64::try_from(next).unwrap_or(i64::MAX),
     )));
     let snapshot = lake.table().snapshot()?;
