@@ -663,3 +663,88 @@ notify = ["hook"]
 
 const KEY: &str = "AKIAEDGELOGALERT001";
 const SECRET: &str = "edgelog-alert-secret-never-printed";
+
+/// `ingest --notify` and `lake retain --notify`: a start and a result
+/// message through a Slack notifier (a real listener), at most one per
+/// second per webhook; a failed ingest says so; the webhook URL is a
+/// secret and never shown.
+#[test]
+fn ingest_and_retain_post_their_start_and_result_to_slack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    crate::harness::generate(&logs, 1, 3, 200, 0.0, 0.0);
+    let slack = Receiver::start();
+    let secret_path = "/services/T0001/B0001/EdgelogSlackSecret";
+    let rules = tmp.path().join("ops.toml");
+    std::fs::write(&rules, "[notifier.ops]\nkind = \"slack\"\nurl_env = \"SLACK_URL\"\n").unwrap();
+    let lake = tmp.path().join("lake");
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--notify", "ops", "--notifiers", rules.to_str().unwrap()]);
+        Cmd::new(all).env("SLACK_URL", slack.url(secret_path)).run()
+    };
+    let ok = run(&[
+        "ingest",
+        "--from",
+        logs.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ]);
+    ok.ok();
+    let bad = run(&[
+        "ingest",
+        "--from",
+        tmp.path().join("nothing").to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ]);
+    bad.error();
+    let retain = run(&["lake", "retain", lake.to_str().unwrap()]);
+    assert!(retain.error().contains("no tier policy"), "{}", retain.stderr);
+    let got = slack.received();
+    let texts: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["blocks"][0]["text"]["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got.len(), 6, "{texts:#?}");
+    assert!(
+        texts[0].contains("*STARTED*") && texts[0].contains("ingest into"),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[1].contains("*DONE*") && texts[1].contains("ingested 3 objects"),
+        "{}",
+        texts[1]
+    );
+    assert!(texts[3].contains("*FAILED*"), "{}", texts[3]);
+    assert!(
+        texts[5].contains("*FAILED*") && texts[5].contains("no tier policy"),
+        "{}",
+        texts[5]
+    );
+    for r in &got {
+        assert_eq!(r.path, secret_path);
+        let v = r.json();
+        assert_eq!(v["blocks"][0]["type"], "section");
+        assert!(v["text"].as_str().is_some());
+    }
+    // One message per second per webhook, within one run.
+    assert!(got[1].at.duration_since(got[0].at).as_millis() >= 990);
+    for r in [&ok, &bad, &retain] {
+        assert!(!r.stderr.contains("EdgelogSlackSecret") && !r.stdout.contains("EdgelogSlackSecret"));
+    }
+    let unknown = Cmd::new([
+        "ingest",
+        "--from",
+        "x",
+        "--lake",
+        "y",
+        "--notify",
+        "pager",
+        "--notifiers",
+        rules.to_str().unwrap(),
+    ])
+    .run();
+    assert!(unknown.error().contains("pager"), "{}", unknown.stderr);
+}

@@ -130,8 +130,24 @@ pub async fn evaluate(rule: &Rule, logs: &LogSet) -> Result<Vec<GroupRow>, Strin
         .await
         .map_err(|e| one_line(&e.to_string()))?;
     let batches: Vec<RecordBatch> = run.stream.try_collect().await.map_err(|e| one_line(&e.to_string()))?;
+    fold(&batches, group_by)
+}
+
+/// The SQL a query rule runs: its query with its conditions as columns.
+pub fn sql_of(rule: &Rule) -> Option<String> {
+    match &rule.kind {
+        RuleKind::Query {
+            query, fire, recover, ..
+        } => Some(wrapped(query, fire, recover)),
+        RuleKind::MissingUpload { .. } => None,
+    }
+}
+
+/// A query rule's result rows folded into its groups: a group fires if
+/// one of its rows does, and recovers if all of them do.
+pub fn fold(batches: &[RecordBatch], group_by: &[String]) -> Result<Vec<GroupRow>, String> {
     let mut groups: BTreeMap<String, GroupRow> = BTreeMap::new();
-    for batch in &batches {
+    for batch in batches {
         for row in rows(batch, group_by)? {
             match groups.get_mut(&row.key) {
                 Some(g) => {

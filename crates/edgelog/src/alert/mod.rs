@@ -128,147 +128,249 @@ impl Watcher {
                 .await
             }
         };
-        let rs = state.rules.entry(name.to_string()).or_default();
-        rs.evaluated_ms = Some(at_ms);
-        let mut events = Vec::new();
-        let mut notices = Vec::new();
-        let window = Window {
-            since: rfc3339(range.since.unwrap_or(at_ms)),
-            until: rfc3339(range.until.unwrap_or(at_ms)),
-        };
-        match outcome {
-            Err(why) => {
-                // The rule's own state: notified once, not read as OK.
-                if rs.error.is_none() {
-                    rs.error_sequence += 1;
-                    let text = format!("{}: cannot evaluate: {why}", rule.name);
-                    events.push(Event {
-                        at_ms,
-                        rule: rule.name.clone(),
-                        group: ERROR_GROUP.into(),
-                        from: "OK".into(),
-                        to: "ERROR".into(),
-                        message: text.clone(),
-                    });
-                    notices.push(notice(
-                        &rule,
-                        ERROR_GROUP,
-                        rs.error_sequence,
-                        "ERROR",
-                        "OK",
-                        at_ms,
-                        &window,
-                        Default::default(),
-                        Default::default(),
-                        text,
-                    ));
-                }
-                rs.error = Some(RuleError {
-                    since_ms: rs.error.as_ref().map_or(at_ms, |e| e.since_ms),
-                    message: why,
-                });
+        apply(&rule, state, outcome, at_ms)
+    }
+
+    /// One round at `at_ms` over the rules `names`: query rules with the
+    /// same source, window and delay are answered from one scan.
+    pub async fn evaluate_round(&mut self, names: &[String], state: &mut Stored, at_ms: i64) -> Vec<Event> {
+        let mut groups: Vec<(String, Vec<Rule>)> = Vec::new();
+        let mut single = Vec::new();
+        for name in names {
+            let Some(rule) = self.rules.rule(name).cloned() else {
+                continue;
+            };
+            if !matches!(rule.kind, RuleKind::Query { .. }) {
+                single.push(rule.name.clone());
+                continue;
             }
-            Ok(rows) => {
-                if rs.error.take().is_some() {
-                    rs.error_sequence += 1;
-                    let text = format!("{}: evaluates again", rule.name);
-                    events.push(Event {
-                        at_ms,
-                        rule: rule.name.clone(),
-                        group: ERROR_GROUP.into(),
-                        from: "ERROR".into(),
-                        to: "OK".into(),
-                        message: text.clone(),
-                    });
-                    notices.push(notice(
-                        &rule,
-                        ERROR_GROUP,
-                        rs.error_sequence,
-                        "OK",
-                        "ERROR",
-                        at_ms,
-                        &window,
-                        Default::default(),
-                        Default::default(),
-                        text,
-                    ));
-                }
-                let timing = Timing {
-                    pending_ms: rule.pending_ms,
-                    keep_firing_ms: rule.keep_firing_ms,
-                    missing: rule.missing,
-                };
-                let mut seen: BTreeMap<String, GroupRow> = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
-                let keys: Vec<String> = rs.groups.keys().cloned().chain(seen.keys().cloned()).collect();
-                let mut done = std::collections::BTreeSet::new();
-                for key in keys {
-                    if !done.insert(key.clone()) {
-                        continue;
-                    }
-                    let (evidence, group) = match seen.remove(&key) {
-                        Some(r) => (
-                            Evidence::Row {
-                                fire: r.fire,
-                                recover: r.recover,
-                                values: r.values,
-                            },
-                            r.group,
-                        ),
-                        None => (Evidence::Absent, serde_json::Map::new()),
-                    };
-                    let st = rs.groups.entry(key.clone()).or_insert_with(|| state::GroupState {
-                        since_ms: at_ms,
-                        ..Default::default()
-                    });
-                    if let Some(tr) = step(timing, st, evidence, at_ms) {
-                        let mut group = group;
-                        if group.is_empty() {
-                            group = group_of(&key);
-                        }
-                        let text = message_text(&rule, &key, tr.to, &group, &st.values);
-                        events.push(Event {
-                            at_ms,
-                            rule: rule.name.clone(),
-                            group: key.clone(),
-                            from: tr.from.as_str().into(),
-                            to: tr.to.as_str().into(),
-                            message: text.clone(),
-                        });
-                        notices.push(notice(
-                            &rule,
-                            &key,
-                            tr.sequence,
-                            tr.to.as_str(),
-                            tr.from.as_str(),
-                            at_ms,
-                            &window,
-                            group,
-                            st.values.clone(),
-                            text,
-                        ));
-                    }
-                }
-                // Healthy groups unseen for a week are forgotten; failing
-                // ones never are.
-                rs.groups
-                    .retain(|_, g| g.phase != Phase::Ok || g.seen_ms.is_some_and(|s| at_ms - s < 7 * 86_400_000));
+            let key = format!(
+                "{:?}|{:?}|{}|{}|{}",
+                rule.from, rule.lake, rule.format, rule.window_ms, rule.delay_ms
+            );
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, rules)) => rules.push(rule),
+                None => groups.push((key, vec![rule])),
             }
         }
-        for n in notices {
-            for notifier in &rule.notify {
-                state.outbox.push(Message {
-                    id: n.id.clone(),
-                    notifier: notifier.clone(),
-                    body: n.clone(),
-                    attempts: 0,
-                    next_attempt_ms: 0,
-                    last_error: None,
-                });
+        let mut events = Vec::new();
+        for (_, rules) in groups {
+            if rules.len() == 1 {
+                events.extend(self.evaluate(&rules[0].name, state, at_ms, None).await);
+                continue;
             }
+            let range = eval::window(&rules[0], at_ms);
+            let outcomes = self.evaluate_shared(&rules, range, at_ms).await;
+            for (rule, outcome) in rules.iter().zip(outcomes) {
+                events.extend(apply(rule, state, outcome, at_ms));
+            }
+        }
+        for name in single {
+            events.extend(self.evaluate(&name, state, at_ms, None).await);
         }
         events
     }
 
+    /// Rules of one source and window, from one scan.
+    async fn evaluate_shared(
+        &mut self,
+        rules: &[Rule],
+        range: TimeRange,
+        at_ms: i64,
+    ) -> Vec<Result<Vec<GroupRow>, String>> {
+        let logs = match self.open(&rules[0], range, at_ms).await {
+            Ok(l) => l,
+            Err(e) => return rules.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut out: Vec<Option<Result<Vec<GroupRow>, String>>> = vec![None; rules.len()];
+        let mut sqls = Vec::new();
+        let mut asked = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            if !self.checked.get(&rule.name).copied().unwrap_or(false) {
+                if let Err(e) = eval::check(rule, &logs).await {
+                    out[i] = Some(Err(e));
+                    continue;
+                }
+                self.checked.insert(rule.name.clone(), true);
+            }
+            if let Some(sql) = eval::sql_of(rule) {
+                sqls.push(sql);
+                asked.push(i);
+            }
+        }
+        match crate::engine::QueryService::new(logs).query_shared(&sqls).await {
+            Ok((answers, _scan)) => {
+                for (i, answer) in asked.into_iter().zip(answers) {
+                    let RuleKind::Query { group_by, .. } = &rules[i].kind else {
+                        continue;
+                    };
+                    out[i] = Some(
+                        answer
+                            .map_err(|e| one_line(&e.to_string()))
+                            .and_then(|batches| eval::fold(&batches, group_by)),
+                    );
+                }
+            }
+            Err(e) => {
+                let e = one_line(&e.to_string());
+                for i in asked {
+                    out[i] = Some(Err(e.clone()));
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| Err("not evaluated".into())))
+            .collect()
+    }
+}
+
+/// Applies one evaluation's outcome to `rule`'s groups in `state`: the
+/// groups step, and the messages of their transitions join the outbox.
+fn apply(rule: &Rule, state: &mut Stored, outcome: Result<Vec<GroupRow>, String>, at_ms: i64) -> Vec<Event> {
+    let name = rule.name.as_str();
+    let range = eval::window(rule, at_ms);
+    let rs = state.rules.entry(name.to_string()).or_default();
+    rs.evaluated_ms = Some(at_ms);
+    let mut events = Vec::new();
+    let mut notices = Vec::new();
+    let window = Window {
+        since: rfc3339(range.since.unwrap_or(at_ms)),
+        until: rfc3339(range.until.unwrap_or(at_ms)),
+    };
+    match outcome {
+        Err(why) => {
+            // The rule's own state: notified once, not read as OK.
+            if rs.error.is_none() {
+                rs.error_sequence += 1;
+                let text = format!("{}: cannot evaluate: {why}", rule.name);
+                events.push(Event {
+                    at_ms,
+                    rule: rule.name.clone(),
+                    group: ERROR_GROUP.into(),
+                    from: "OK".into(),
+                    to: "ERROR".into(),
+                    message: text.clone(),
+                });
+                notices.push(notice(
+                    &rule,
+                    ERROR_GROUP,
+                    rs.error_sequence,
+                    "ERROR",
+                    "OK",
+                    at_ms,
+                    &window,
+                    Default::default(),
+                    Default::default(),
+                    text,
+                ));
+            }
+            rs.error = Some(RuleError {
+                since_ms: rs.error.as_ref().map_or(at_ms, |e| e.since_ms),
+                message: why,
+            });
+        }
+        Ok(rows) => {
+            if rs.error.take().is_some() {
+                rs.error_sequence += 1;
+                let text = format!("{}: evaluates again", rule.name);
+                events.push(Event {
+                    at_ms,
+                    rule: rule.name.clone(),
+                    group: ERROR_GROUP.into(),
+                    from: "ERROR".into(),
+                    to: "OK".into(),
+                    message: text.clone(),
+                });
+                notices.push(notice(
+                    &rule,
+                    ERROR_GROUP,
+                    rs.error_sequence,
+                    "OK",
+                    "ERROR",
+                    at_ms,
+                    &window,
+                    Default::default(),
+                    Default::default(),
+                    text,
+                ));
+            }
+            let timing = Timing {
+                pending_ms: rule.pending_ms,
+                keep_firing_ms: rule.keep_firing_ms,
+                missing: rule.missing,
+            };
+            let mut seen: BTreeMap<String, GroupRow> = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+            let keys: Vec<String> = rs.groups.keys().cloned().chain(seen.keys().cloned()).collect();
+            let mut done = std::collections::BTreeSet::new();
+            for key in keys {
+                if !done.insert(key.clone()) {
+                    continue;
+                }
+                let (evidence, group) = match seen.remove(&key) {
+                    Some(r) => (
+                        Evidence::Row {
+                            fire: r.fire,
+                            recover: r.recover,
+                            values: r.values,
+                        },
+                        r.group,
+                    ),
+                    None => (Evidence::Absent, serde_json::Map::new()),
+                };
+                let st = rs.groups.entry(key.clone()).or_insert_with(|| state::GroupState {
+                    since_ms: at_ms,
+                    ..Default::default()
+                });
+                if let Some(tr) = step(timing, st, evidence, at_ms) {
+                    let mut group = group;
+                    if group.is_empty() {
+                        group = group_of(&key);
+                    }
+                    let text = message_text(&rule, &key, tr.to, &group, &st.values);
+                    events.push(Event {
+                        at_ms,
+                        rule: rule.name.clone(),
+                        group: key.clone(),
+                        from: tr.from.as_str().into(),
+                        to: tr.to.as_str().into(),
+                        message: text.clone(),
+                    });
+                    notices.push(notice(
+                        &rule,
+                        &key,
+                        tr.sequence,
+                        tr.to.as_str(),
+                        tr.from.as_str(),
+                        at_ms,
+                        &window,
+                        group,
+                        st.values.clone(),
+                        text,
+                    ));
+                }
+            }
+            // Healthy groups unseen for a week are forgotten; failing
+            // ones never are.
+            rs.groups
+                .retain(|_, g| g.phase != Phase::Ok || g.seen_ms.is_some_and(|s| at_ms - s < 7 * 86_400_000));
+        }
+    }
+    for n in notices {
+        for notifier in &rule.notify {
+            state.outbox.push(Message {
+                id: n.id.clone(),
+                notifier: notifier.clone(),
+                body: n.clone(),
+                attempts: 0,
+                next_attempt_ms: 0,
+                last_error: None,
+            });
+        }
+    }
+    events
+}
+
+impl Watcher {
     async fn evaluate_query(
         &mut self,
         rule: &Rule,
@@ -532,6 +634,104 @@ pub fn settle_deliveries(state: &mut Stored, tried: &Stored, done: &[Delivery]) 
                 }
             }
         }
+    }
+}
+
+/// Messages about operations (`ingest --notify`, `lake retain --notify`):
+/// sent at once through named notifiers, retried a few times (about 15 s
+/// at most), never holding up or failing the operation.
+pub struct Announcer {
+    rules: Rules,
+    names: Vec<String>,
+    client: reqwest::Client,
+    started_ms: i64,
+    /// When each Slack webhook last got a message (one per second).
+    last_slack: tokio::sync::Mutex<HashMap<String, std::time::Instant>>,
+}
+
+impl Announcer {
+    /// The notifiers `names` of the rules file at `path`; a name it does
+    /// not define is an error naming it.
+    pub fn open(path: &str, names: Vec<String>, now_ms: i64) -> Result<Announcer, String> {
+        let rules = Rules::load_notifiers(path).map_err(|e| e.0)?;
+        for n in &names {
+            if !rules.notifiers.contains_key(n) {
+                return Err(format!("--notify {n}: {path} defines no [notifier.{n}]"));
+            }
+        }
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(|e| format!("cannot set up HTTP: {}", e.without_url()))?;
+        Ok(Announcer {
+            rules,
+            names,
+            client,
+            started_ms: now_ms,
+            last_slack: Default::default(),
+        })
+    }
+
+    /// Sends `text` about `operation` on `subject` (a lake) as `state`
+    /// (STARTED, DONE, FAILED) to every notifier; what could not be
+    /// delivered comes back.
+    pub async fn say(&self, operation: &str, subject: &str, state: &str, text: &str, at_ms: i64) -> Vec<Delivery> {
+        let id = format!(
+            "{operation}/{subject}/{}-{}",
+            self.started_ms,
+            state.to_ascii_lowercase()
+        );
+        let body = Notice {
+            id: id.clone(),
+            rule: operation.to_string(),
+            group_key: subject.to_string(),
+            group: serde_json::Map::new(),
+            state: state.to_string(),
+            previous: String::new(),
+            at: rfc3339(at_ms),
+            window: Window {
+                since: rfc3339(self.started_ms),
+                until: rfc3339(at_ms),
+            },
+            values: serde_json::Map::new(),
+            labels: BTreeMap::new(),
+            message: text.to_string(),
+        };
+        let mut state = Stored::default();
+        for n in &self.names {
+            state.outbox.push(Message {
+                id: id.clone(),
+                notifier: n.clone(),
+                body: body.clone(),
+                attempts: 0,
+                next_attempt_ms: 0,
+                last_error: None,
+            });
+        }
+        let mut failed = Vec::new();
+        let mut slack = self.last_slack.lock().await;
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let now = || chrono::Utc::now().timestamp_millis();
+        while !state.outbox.is_empty() {
+            let done = deliver_due(&self.rules, &self.client, &mut state, now, &mut slack).await;
+            failed.extend(
+                done.into_iter()
+                    .filter(|d| matches!(d.outcome, notify::Outcome::Failed(_))),
+            );
+            let Some(next) = state.outbox.iter().map(|m| m.next_attempt_ms).min() else {
+                break;
+            };
+            let wait = std::time::Duration::from_millis((next - now()).max(0).unsigned_abs());
+            if std::time::Instant::now() + wait > until {
+                failed.extend(state.outbox.iter().map(|m| Delivery {
+                    id: m.id.clone(),
+                    notifier: m.notifier.clone(),
+                    outcome: notify::Outcome::Failed(m.last_error.clone().unwrap_or_default()),
+                }));
+                break;
+            }
+            tokio::time::sleep(wait).await;
+        }
+        failed
     }
 }
 

@@ -178,8 +178,20 @@ impl Rules {
         Rules::parse(path, &text)
     }
 
+    /// Reads the notifiers of a rules file (which may hold no rule): for
+    /// `ingest --notify` and `lake retain --notify`.
+    pub fn load_notifiers(path: &str) -> Result<Rules, RulesError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| RulesError(format!("cannot read the rules file {path}: {e}")))?;
+        Rules::parse_any(path, &text, false)
+    }
+
     /// Checks the text of a rules file (`path` names it in errors).
     pub fn parse(path: &str, text: &str) -> Result<Rules, RulesError> {
+        Rules::parse_any(path, text, true)
+    }
+
+    fn parse_any(path: &str, text: &str, need_rules: bool) -> Result<Rules, RulesError> {
         let text = plain_spaces(text);
         let value: toml::Table =
             toml::from_str(&text).map_err(|e| RulesError(format!("{path}: {}", one_line(&e.to_string()))))?;
@@ -242,7 +254,7 @@ impl Rules {
                 }
             }
         }
-        if rules.is_empty() {
+        if rules.is_empty() && need_rules {
             return Err(RulesError(format!("{path}: no rule: add a [[rule]] table")));
         }
         Ok(Rules {

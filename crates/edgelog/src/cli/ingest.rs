@@ -19,6 +19,8 @@ pub struct IngestArgs {
     /// Most KiB of raw (stored) objects read into one commit; one larger object is one commit.
     #[arg(long, default_value_t = crate::ingest::BATCH_BYTES / 1024, value_name = "KIB")]
     commit_kib: u64,
+    #[command(flatten)]
+    notify: super::watch::NotifyArgs,
 }
 
 pub async fn run(args: IngestArgs) -> Result<ExitCode> {
@@ -33,7 +35,34 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
     if request.locations.is_empty() {
         bail!("nothing to ingest: give --from PATH or s3://BUCKET/PREFIX");
     }
-    let mut lake = Lake::open(&location, &request.storage).await?;
+    let ops = args.notify.open("ingest", &location)?;
+    ops.say(
+        "STARTED",
+        &format!("ingest into {location} from {} started", request.locations.join(", ")),
+    )
+    .await;
+    let outcome = ingest(&location, request, shown, batch_bytes).await;
+    match &outcome {
+        Ok(line) => ops.say("DONE", line).await,
+        Err(e) => {
+            ops.say(
+                "FAILED",
+                &format!("ingest into {location} failed: {}", super::error_message(e)),
+            )
+            .await
+        }
+    }
+    outcome.map(|_| ExitCode::SUCCESS)
+}
+
+/// The ingest itself; its summary line (printed unless `-q`).
+async fn ingest(
+    location: &str,
+    mut request: crate::engine::ScanRequest,
+    shown: super::scope::Verbosity,
+    batch_bytes: u64,
+) -> Result<String> {
+    let mut lake = Lake::open(location, &request.storage).await?;
     if lake.exists() && request.format.is_auto() {
         // The lake says what it holds: no detection, and the same dialect.
         request.format = lake.format()?;
@@ -50,36 +79,37 @@ pub async fn run(args: IngestArgs) -> Result<ExitCode> {
         }
     };
     let summary = ingest_in(&mut lake, &logs, request.memory_limit, batch_bytes, &mut on_commit).await?;
+    let rows: u64 = summary.ingested.iter().map(|e| e.rows).sum();
+    let malformed: u64 = summary.ingested.iter().map(|e| e.malformed).sum();
+    let mut line = format!(
+        "ingested {} objects ({rows} rows, {malformed} malformed lines) in {} commits, {:.1} s; {} of {} listed were already in the lake",
+        summary.ingested.len(),
+        summary.commits,
+        started.elapsed().as_secs_f64(),
+        summary.held,
+        summary.listed
+    );
+    if summary.replaced > 0 {
+        line.push_str(&format!("; {} re-uploaded objects replaced", summary.replaced));
+    }
+    if !summary.unreadable.is_empty() {
+        line.push_str(&format!(
+            "; {} unreadable objects skipped (tried again next time), first: {}",
+            summary.unreadable.len(),
+            summary.unreadable[0]
+        ));
+    }
+    if let Some(v) = summary.version {
+        line.push_str(&format!("; lake version {v}"));
+    }
+    let line = clean(&line);
     if !shown.quiet {
-        let rows: u64 = summary.ingested.iter().map(|e| e.rows).sum();
-        let malformed: u64 = summary.ingested.iter().map(|e| e.malformed).sum();
-        let mut line = format!(
-            "ingested {} objects ({rows} rows, {malformed} malformed lines) in {} commits, {:.1} s; {} of {} listed were already in the lake",
-            summary.ingested.len(),
-            summary.commits,
-            started.elapsed().as_secs_f64(),
-            summary.held,
-            summary.listed
-        );
-        if summary.replaced > 0 {
-            line.push_str(&format!("; {} re-uploaded objects replaced", summary.replaced));
-        }
-        if !summary.unreadable.is_empty() {
-            line.push_str(&format!(
-                "; {} unreadable objects skipped (tried again next time), first: {}",
-                summary.unreadable.len(),
-                summary.unreadable[0]
-            ));
-        }
-        if let Some(v) = summary.version {
-            line.push_str(&format!("; lake version {v}"));
-        }
-        eprintln!("{}", clean(&line));
+        eprintln!("{line}");
         if shown.verbose {
             for s in &summary.samples {
                 eprintln!("edgelog: malformed {}", clean(s));
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(line)
 }

@@ -57,6 +57,8 @@ enum LakeCommand {
         #[arg(long, default_value = "1h", value_name = "DURATION")]
         orphans_after: String,
         #[command(flatten)]
+        notify: super::watch::NotifyArgs,
+        #[command(flatten)]
         scope: ScopeArgs,
     },
     /// Source objects held, rows, malformed lines, files and bytes, newest data, last ingest.
@@ -161,66 +163,24 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
             dry_run,
             now,
             orphans_after,
+            notify,
             scope,
         } => {
-            // Younger files may be a running ingest's or retain's, not committed yet.
-            let Some(orphans_after_ms) =
-                crate::config::parse_duration_ms(&orphans_after).filter(|ms| *ms >= MIN_ORPHAN_AGE_MS)
-            else {
-                bail!("bad --orphans-after {orphans_after:?}: give a duration of 10m or more, such as 1h");
-            };
-            let now_ms = match &now {
-                None => now_ms(),
-                Some(t) => crate::config::parse_time_arg(t, 0, now_ms())
-                    .ok_or_else(|| anyhow::anyhow!("bad --now {t:?}: give a time such as 2026-11-15T00:00:00Z"))?,
-            };
-            let quiet = scope.quiet;
-            let storage = storage(scope, &location)?;
-            let mut lake = Lake::open(&location, &storage).await?;
-            if !lake.exists() {
-                bail!("no lake at {location}");
+            let ops = notify.open("retain", &location)?;
+            if !dry_run {
+                ops.say("STARTED", &format!("retain of {location} started")).await;
             }
-            let how = Retain {
-                now_ms,
-                dry_run,
-                orphans_after_ms,
-            };
-            let mut say = |s: &str| {
-                if !quiet {
-                    eprintln!("edgelog: {s}");
-                }
-            };
-            let report = retain(&mut lake, &storage, &how, &mut say).await?;
-            println!("action\ttier\tday\tfiles\tbytes\trows");
-            for (action, days) in [("delete", &report.deleted), ("move", &report.moved)] {
-                for d in days {
-                    println!("{action}\t{}\t{}\t{}\t{}\t{}", d.tier, d.day, d.files, d.bytes, d.rows);
+            let outcome = retain_cmd(&location, dry_run, now, orphans_after, scope).await;
+            if !dry_run {
+                match &outcome {
+                    Ok(line) => ops.say("DONE", line).await,
+                    Err(e) => {
+                        let why = super::error_message(e);
+                        ops.say("FAILED", &format!("retain of {location} failed: {why}")).await
+                    }
                 }
             }
-            if !quiet {
-                let at = show_ms(Some(now_ms));
-                if dry_run {
-                    eprintln!(
-                        "edgelog: dry run at {at}: nothing changed; {} days would be deleted, {} moved{}",
-                        report.deleted.len(),
-                        report.moved.len(),
-                        if report.finished > 0 {
-                            format!(", {} files left by an interrupted run put right", report.finished)
-                        } else {
-                            String::new()
-                        }
-                    );
-                } else {
-                    eprintln!(
-                        "edgelog: retained at {at}: {} days deleted, {} moved, {} files vacuumed; deleted through {}",
-                        report.deleted.len(),
-                        report.moved.len(),
-                        report.vacuumed,
-                        report.expired_through_day.as_deref().unwrap_or("-")
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+            outcome.map(|_| ExitCode::SUCCESS)
         }
         LakeCommand::Compact {
             location,
@@ -380,4 +340,72 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `lake retain`: applies the policy, prints what it did; the summary line.
+async fn retain_cmd(
+    location: &str,
+    dry_run: bool,
+    now: Option<String>,
+    orphans_after: String,
+    scope: ScopeArgs,
+) -> Result<String> {
+    // Younger files may be a running ingest's or retain's, not committed yet.
+    let Some(orphans_after_ms) = crate::config::parse_duration_ms(&orphans_after).filter(|ms| *ms >= MIN_ORPHAN_AGE_MS)
+    else {
+        bail!("bad --orphans-after {orphans_after:?}: give a duration of 10m or more, such as 1h");
+    };
+    let now_ms = match &now {
+        None => now_ms(),
+        Some(t) => crate::config::parse_time_arg(t, 0, now_ms())
+            .ok_or_else(|| anyhow::anyhow!("bad --now {t:?}: give a time such as 2026-11-15T00:00:00Z"))?,
+    };
+    let quiet = scope.quiet;
+    let storage = storage(scope, location)?;
+    let mut lake = Lake::open(location, &storage).await?;
+    if !lake.exists() {
+        bail!("no lake at {location}");
+    }
+    let how = Retain {
+        now_ms,
+        dry_run,
+        orphans_after_ms,
+    };
+    let mut say = |s: &str| {
+        if !quiet {
+            eprintln!("edgelog: {s}");
+        }
+    };
+    let report = retain(&mut lake, &storage, &how, &mut say).await?;
+    println!("action\ttier\tday\tfiles\tbytes\trows");
+    for (action, days) in [("delete", &report.deleted), ("move", &report.moved)] {
+        for d in days {
+            println!("{action}\t{}\t{}\t{}\t{}\t{}", d.tier, d.day, d.files, d.bytes, d.rows);
+        }
+    }
+    let at = show_ms(Some(now_ms));
+    let summary = if dry_run {
+        format!(
+            "dry run at {at}: nothing changed; {} days would be deleted, {} moved{}",
+            report.deleted.len(),
+            report.moved.len(),
+            if report.finished > 0 {
+                format!(", {} files left by an interrupted run put right", report.finished)
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        format!(
+            "retained {location} at {at}: {} days deleted, {} moved, {} files vacuumed; deleted through {}",
+            report.deleted.len(),
+            report.moved.len(),
+            report.vacuumed,
+            report.expired_through_day.as_deref().unwrap_or("-")
+        )
+    };
+    if !quiet {
+        eprintln!("edgelog: {summary}");
+    }
+    Ok(summary)
 }

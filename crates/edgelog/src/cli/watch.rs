@@ -58,6 +58,55 @@ pub struct AlertsArgs {
     state: Option<String>,
 }
 
+/// `--notify NAME --notifiers FILE` of `ingest` and `lake retain`: a start
+/// and a result message through the rules file's notifiers.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Post a start and a result message (or the error) through this notifier of --notifiers. Repeatable.
+    #[arg(long = "notify", value_name = "NAME", requires = "notifiers")]
+    notify: Vec<String>,
+    /// The rules file whose [notifier.NAME] tables --notify names.
+    #[arg(long, value_name = "FILE")]
+    notifiers: Option<String>,
+}
+
+/// Operations announced through notifiers (nothing when `--notify` is not given).
+pub struct Ops {
+    announcer: Option<crate::alert::Announcer>,
+    operation: &'static str,
+    subject: String,
+}
+
+impl NotifyArgs {
+    /// Checks the names against the file now, before any work.
+    pub fn open(&self, operation: &'static str, subject: &str) -> Result<Ops> {
+        let announcer = match (&self.notifiers, self.notify.is_empty()) {
+            (Some(path), false) => {
+                Some(crate::alert::Announcer::open(path, self.notify.clone(), now_ms()).map_err(anyhow::Error::msg)?)
+            }
+            _ => None,
+        };
+        Ok(Ops {
+            announcer,
+            operation,
+            subject: subject.to_string(),
+        })
+    }
+}
+
+impl Ops {
+    /// Sends `text` as `state` (STARTED, DONE, FAILED); a message that could
+    /// not be delivered is reported on stderr and changes nothing else.
+    pub async fn say(&self, state: &str, text: &str) {
+        let Some(a) = &self.announcer else { return };
+        for d in a.say(self.operation, &self.subject, state, text, now_ms()).await {
+            if let Outcome::Failed(why) = &d.outcome {
+                eprintln!("edgelog: {} message not delivered: {}", d.notifier, clean(why));
+            }
+        }
+    }
+}
+
 /// The storage flags of `scope` (locations come from the rules).
 fn storage(mut scope: ScopeArgs) -> Result<StorageOptions> {
     scope.from = vec!["-".into()];
@@ -167,11 +216,8 @@ async fn once(
     deliver_for: i64,
     quiet: bool,
 ) -> Result<ExitCode> {
-    let mut events = Vec::new();
     let names: Vec<String> = watcher.rules.rules.iter().map(|r| r.name.clone()).collect();
-    for name in names {
-        events.extend(watcher.evaluate(&name, &mut state, at, None).await);
-    }
+    let events = watcher.evaluate_round(&names, &mut state, at).await;
     dir.save(&state).map_err(anyhow::Error::msg)?;
     print_events(&events, false);
     let until = std::time::Instant::now() + Duration::from_millis(deliver_for.unsigned_abs());
@@ -275,21 +321,26 @@ async fn watch(
                 let s = state.lock().await;
                 watcher.due(&s, now)
             };
-            for name in due {
-                // The rule's own state is evaluated apart and put back.
+            if !due.is_empty() {
+                // The due rules' states are evaluated apart and put back:
+                // deliveries go on meanwhile.
                 let mut part = {
                     let s = state.lock().await;
                     let mut part = Stored::default();
-                    if let Some(r) = s.rules.get(&name) {
-                        part.rules.insert(name.clone(), r.clone());
+                    for name in &due {
+                        if let Some(r) = s.rules.get(name) {
+                            part.rules.insert(name.clone(), r.clone());
+                        }
                     }
                     part
                 };
-                let events = watcher.evaluate(&name, &mut part, now, None).await;
+                let events = watcher.evaluate_round(&due, &mut part, now).await;
                 {
                     let mut s = state.lock().await;
-                    if let Some(r) = part.rules.remove(&name) {
-                        s.rules.insert(name.clone(), r);
+                    for name in &due {
+                        if let Some(r) = part.rules.remove(name) {
+                            s.rules.insert(name.clone(), r);
+                        }
                     }
                     s.outbox.append(&mut part.outbox);
                     dir.save(&s).map_err(anyhow::Error::msg)?;

@@ -3,14 +3,21 @@
 
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::prelude::SessionContext;
 
 use super::Error;
 use super::logset::LogSet;
 use super::request::{Compare, ScanRequest};
 use crate::config::TimeRange;
+use crate::report::shared::SharedScan;
 use crate::report::{Panel, Report, run_panels};
 use crate::scan::exec::scan_counts;
 use crate::scan::stats::{ScanStats, ScanTotals};
@@ -130,6 +137,110 @@ impl QueryService {
         let stats = self.logs.register(&ctx)?;
         let df = ctx.sql(sql).await?;
         Ok(PreparedQuery { df, stats })
+    }
+
+    /// Answers every query of `sqls` from one scan of `logs`, reading the
+    /// columns any of them needs (alert rules over one source and window).
+    /// A query that cannot be planned gets its own error; the others are
+    /// answered. Also what the scan saw.
+    pub async fn query_shared(
+        &self,
+        sqls: &[String],
+    ) -> Result<(Vec<Result<Vec<RecordBatch>, Error>>, ScanHandle), Error> {
+        let ctx = new_context(self.logs.request().memory_limit)?;
+        let stats = self.logs.register(&ctx)?;
+        let mut planned: Vec<Result<LogicalPlan, Error>> = Vec::with_capacity(sqls.len());
+        let mut columns: Vec<String> = Vec::new();
+        for sql in sqls {
+            let plan = async {
+                let df = ctx.sql(sql).await?;
+                let optimized = ctx.state().optimize(df.logical_plan())?;
+                Ok::<_, DataFusionError>((df.logical_plan().clone(), optimized))
+            }
+            .await;
+            match plan {
+                Ok((plan, optimized)) => {
+                    optimized.apply(|node| {
+                        if let LogicalPlan::TableScan(scan) = node
+                            && scan.table_name.table() == "logs"
+                        {
+                            // Filters pushed into the scan may name columns
+                            // it does not return: the shared scan reads them too.
+                            let filtered = scan
+                                .filters
+                                .iter()
+                                .flat_map(|f| f.column_refs())
+                                .map(|c| c.name.clone());
+                            let names = scan.projected_schema.fields().iter().map(|f| f.name().clone());
+                            for name in names.chain(filtered) {
+                                if !columns.contains(&name) {
+                                    columns.push(name);
+                                }
+                            }
+                        }
+                        Ok(TreeNodeRecursion::Continue)
+                    })?;
+                    planned.push(Ok(plan));
+                }
+                Err(e) => planned.push(Err(e.into())),
+            }
+        }
+        let table = ctx.table("logs").await?;
+        if columns.is_empty() {
+            // count(*) alone: the narrowest column carries the rows.
+            columns.push(table.schema().field(0).name().clone());
+        }
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+            .collect();
+        let base = ctx.sql(&format!("SELECT {} FROM logs", select.join(", "))).await?;
+        let base_schema = Arc::new(Schema::new(
+            base.schema()
+                .fields()
+                .iter()
+                .map(|f| Field::new(f.name(), f.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let ok = planned.iter().filter(|p| p.is_ok()).count();
+        let shared = Arc::new(SharedScan::new(base_schema, ok));
+        let shared_ctx = SessionContext::new_with_config_rt(ctx.copied_config(), ctx.runtime_env());
+        crate::functions::register_all(&shared_ctx);
+        shared_ctx.register_table("logs", shared.clone())?;
+        let mut plans = Vec::with_capacity(sqls.len());
+        for (sql, p) in sqls.iter().zip(planned) {
+            plans.push(match p {
+                Ok(_) => match shared_ctx.sql(sql).await {
+                    Ok(df) => df.create_physical_plan().await.map_err(Error::from),
+                    Err(e) => Err(e.into()),
+                },
+                Err(e) => Err(e),
+            });
+        }
+        shared.close_unclaimed();
+        let base_plan = base.create_physical_plan().await?;
+        let source = execute_stream(base_plan.clone(), ctx.task_ctx())?;
+        let feeder = {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.feed(source).await })
+        };
+        let task = shared_ctx.task_ctx();
+        let answers = futures::future::join_all(plans.into_iter().map(|p| {
+            let task = task.clone();
+            async move {
+                match p {
+                    Ok(plan) => datafusion::physical_plan::collect(plan, task)
+                        .await
+                        .map_err(Error::from),
+                    Err(e) => Err(e),
+                }
+            }
+        }))
+        .await;
+        feeder
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)).context("the shared scan stopped"))?;
+        Ok((answers, ScanHandle { stats, plan: base_plan }))
     }
 
     /// The report of `panels` over the set's range, beside the window
