@@ -252,7 +252,7 @@ fn apply(rule: &Rule, state: &mut Stored, outcome: Result<Vec<GroupRow>, String>
                     message: text.clone(),
                 });
                 notices.push(notice(
-                    &rule,
+                    rule,
                     ERROR_GROUP,
                     rs.error_sequence,
                     "ERROR",
@@ -282,7 +282,7 @@ fn apply(rule: &Rule, state: &mut Stored, outcome: Result<Vec<GroupRow>, String>
                     message: text.clone(),
                 });
                 notices.push(notice(
-                    &rule,
+                    rule,
                     ERROR_GROUP,
                     rs.error_sequence,
                     "OK",
@@ -326,7 +326,7 @@ fn apply(rule: &Rule, state: &mut Stored, outcome: Result<Vec<GroupRow>, String>
                     if group.is_empty() {
                         group = group_of(&key);
                     }
-                    let text = message_text(&rule, &key, tr.to, &group, &st.values);
+                    let text = message_text(rule, &key, tr.to, &group, &st.values);
                     events.push(Event {
                         at_ms,
                         rule: rule.name.clone(),
@@ -336,7 +336,7 @@ fn apply(rule: &Rule, state: &mut Stored, outcome: Result<Vec<GroupRow>, String>
                         message: text.clone(),
                     });
                     notices.push(notice(
-                        &rule,
+                        rule,
                         &key,
                         tr.sequence,
                         tr.to.as_str(),
