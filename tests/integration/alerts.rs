@@ -748,3 +748,132 @@ fn ingest_and_retain_post_their_start_and_result_to_slack() {
     .run();
     assert!(unknown.error().contains("pager"), "{}", unknown.stderr);
 }
+
+/// Sakura lines for the minutes before now: `bad` in 10 answered 503.
+fn lines_until_now(bad: usize) -> String {
+    let now = chrono::Utc::now();
+    let mut out = String::new();
+    for s in (1..600).rev() {
+        let t = (now - chrono::Duration::seconds(s)).format("%Y-%m-%dT%H:%M:%S+00:00");
+        let status = if s % 10 < bad as i64 { 503 } else { 200 };
+        out.push_str(&format!(
+            "{{\"time\":\"{t}\",\"http_host\":\"live.example\",\"remote_addr\":\"192.0.2.7\",\"request\":\"GET /x HTTP/1.1\",\"status\":\"{status}\",\"bytes_sent\":\"10\"}}\n"
+        ));
+    }
+    out
+}
+
+/// `watch` until stopped, on the real clock: a failing host fires within a
+/// few rounds, recovers when its lines show it, and a restarted watch sends
+/// neither again; a rule whose source is gone is an ERROR, notified once.
+#[test]
+fn watch_runs_rounds_until_stopped_and_a_restart_repeats_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("live.log");
+    std::fs::write(&log, lines_until_now(3)).unwrap();
+    let rules = tmp.path().join("live.toml");
+    std::fs::write(
+        &rules,
+        format!(
+            r#"
+[notifier.hook]
+kind = "webhook"
+url_env = "HOOK_URL"
+
+[[rule]]
+name = "live 5xx"
+from = ["{}"]
+format = "sakura"
+every = "1s"
+window = "5m"
+query = "SELECT host, count(*) AS requests, avg(CASE WHEN status >= 500 THEN 1.0 ELSE 0.0 END) AS ratio FROM logs GROUP BY host"
+group_by = ["host"]
+fire = "ratio > 0.1"
+recover = "ratio < 0.05"
+notify = ["hook"]
+
+[[rule]]
+name = "gone"
+from = ["{}"]
+format = "sakura"
+every = "1s"
+window = "5m"
+query = "SELECT count(*) AS n FROM logs"
+fire = "n > 0"
+notify = ["hook"]
+"#,
+            log.display(),
+            tmp.path().join("no-such-folder/").display()
+        ),
+    )
+    .unwrap();
+    let hook = Receiver::start();
+    let state = tmp.path().join("state");
+    let spawn = || {
+        let (mut c, home) = Cmd::new([
+            "watch",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ])
+        .env("HOOK_URL", hook.url("/hook"))
+        .into_parts();
+        let child = c
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, home)
+    };
+    let states = |hook: &Receiver| -> Vec<String> {
+        hook.received()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.json()["group_key"].as_str().unwrap(),
+                    r.json()["state"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let wait_for = |n: usize| {
+        let started = std::time::Instant::now();
+        while hook.received().len() < n {
+            assert!(started.elapsed().as_secs() < 60, "{:?}", states(&hook));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let (mut watch, _home) = spawn();
+    wait_for(2);
+    let mut got = states(&hook);
+    got.sort();
+    assert_eq!(got, vec!["!error ERROR", "host=live.example FIRING"]);
+    // Another watch on the same state is refused while this one runs.
+    let second = Cmd::new([
+        "watch",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--once",
+    ])
+    .env("HOOK_URL", hook.url("/hook"))
+    .run();
+    assert!(second.error().contains("another edgelog watch"), "{}", second.stderr);
+    // Restart: nothing is sent again.
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    let (mut watch, _home) = spawn();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(hook.received().len(), 2, "{:?}", states(&hook));
+    // The host is healthy again: one resolved message.
+    std::fs::write(&log, lines_until_now(0)).unwrap();
+    wait_for(3);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    assert_eq!(states(&hook)[2], "host=live.example OK");
+    assert_eq!(hook.received().len(), 3, "{:?}", states(&hook));
+}

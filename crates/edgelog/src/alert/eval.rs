@@ -78,25 +78,32 @@ pub async fn check(rule: &Rule, logs: &LogSet) -> Result<(), String> {
     };
     let at = format!("rule {:?}", rule.name);
     let service = QueryService::new(logs.clone());
-    // The query alone first, so that its own mistakes are named as such.
-    let own = service
-        .prepare(query.trim().trim_end_matches(';'))
-        .await
-        .map_err(|e| format!("{at}: key \"query\": {}", one_line(&e.to_string())))?;
+    let prepared = match service.prepare(&wrapped(query, fire, recover)).await {
+        Ok(p) => p,
+        Err(e) => {
+            // Which key is at fault: the query alone, else a condition.
+            let own = service.prepare(query.trim().trim_end_matches(';')).await;
+            return Err(match own {
+                Err(q) => format!("{at}: key \"query\": {}", one_line(&q.to_string())),
+                Ok(_) => format!("{at}: key \"fire\" or \"recover\": {}", one_line(&e.to_string())),
+            });
+        }
+    };
     for g in group_by {
-        if own.schema().field_with_unqualified_name(g).is_err() {
-            let names: Vec<&str> = own.schema().fields().iter().map(|f| f.name().as_str()).collect();
+        if matches!(g.as_str(), FIRE | RECOVER) || prepared.schema().field_with_unqualified_name(g).is_err() {
+            let names: Vec<&str> = prepared
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .filter(|n| !matches!(*n, FIRE | RECOVER))
+                .collect();
             return Err(format!(
                 "{at}: key \"group_by\": {g:?} is not a column of the query's result ({})",
                 names.join(", ")
             ));
         }
     }
-    let prepared = service.prepare(&wrapped(query, fire, recover)).await.map_err(|e| {
-        let e = one_line(&e.to_string());
-        // Which condition is wrong: plan each alone.
-        format!("{at}: key \"fire\" or \"recover\": {e}")
-    })?;
     for (key, col) in [("fire", FIRE), ("recover", RECOVER)] {
         let field = prepared
             .schema()
