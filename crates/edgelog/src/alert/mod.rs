@@ -115,7 +115,15 @@ impl Watcher {
                 let known = state
                     .rules
                     .get(name)
-                    .map(|r| r.groups.keys().cloned().collect())
+                    .map(|r| {
+                        // Hours still failing are checked again; healthy
+                        // ones are not, so the listing stays bounded.
+                        r.groups
+                            .iter()
+                            .filter(|(_, g)| g.phase != Phase::Ok)
+                            .map(|(k, _)| k.clone())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 upload::evaluate(
                     &rule,
@@ -198,23 +206,22 @@ impl Watcher {
                 asked.push(i);
             }
         }
-        match crate::engine::QueryService::new(logs).query_shared(&sqls).await {
-            Ok((answers, _scan)) => {
+        match crate::engine::QueryService::new(logs.clone()).query_shared(&sqls).await {
+            Ok(answers) => {
                 for (i, answer) in asked.into_iter().zip(answers) {
                     let RuleKind::Query { group_by, .. } = &rules[i].kind else {
                         continue;
                     };
-                    out[i] = Some(
-                        answer
-                            .map_err(|e| one_line(&e.to_string()))
-                            .and_then(|batches| eval::fold(&batches, group_by)),
-                    );
+                    out[i] = Some(match answer {
+                        Ok(batches) => eval::fold(&batches, group_by),
+                        // Asked alone, a failing rule gives its own error.
+                        Err(_) => eval::evaluate(&rules[i], &logs).await,
+                    });
                 }
             }
-            Err(e) => {
-                let e = one_line(&e.to_string());
+            Err(_) => {
                 for i in asked {
-                    out[i] = Some(Err(e.clone()));
+                    out[i] = Some(eval::evaluate(&rules[i], &logs).await);
                 }
             }
         }
@@ -322,6 +329,11 @@ fn apply(rule: &Rule, state: &mut Stored, outcome: Result<Vec<GroupRow>, String>
                     ..Default::default()
                 });
                 if let Some(tr) = step(timing, st, evidence, at_ms) {
+                    // Ids stay unique per rule even when a group forgotten
+                    // after a healthy week comes back.
+                    let sequence = rs.last_sequence.max(tr.sequence - 1) + 1;
+                    st.sequence = sequence;
+                    rs.last_sequence = sequence;
                     let mut group = group;
                     if group.is_empty() {
                         group = group_of(&key);
@@ -338,7 +350,7 @@ fn apply(rule: &Rule, state: &mut Stored, outcome: Result<Vec<GroupRow>, String>
                     notices.push(notice(
                         rule,
                         &key,
-                        tr.sequence,
+                        sequence,
                         tr.to.as_str(),
                         tr.from.as_str(),
                         at_ms,
@@ -570,6 +582,8 @@ pub async fn deliver_due(
     let mut down: std::collections::HashSet<String> = std::collections::HashSet::new();
     for mut msg in outbox {
         if msg.next_attempt_ms > now_ms() || down.contains(&msg.notifier) {
+            // Later messages to this notifier wait behind it: in order.
+            down.insert(msg.notifier.clone());
             keep.push(msg);
             continue;
         }
@@ -596,7 +610,7 @@ pub async fn deliver_due(
             notify::Outcome::Delivered | notify::Outcome::Failed(_) => {}
             notify::Outcome::Retry { after_ms, why } => {
                 let wait = backoff_ms(msg.attempts - 1).max(after_ms.unwrap_or(0));
-                msg.next_attempt_ms = now_ms() + wait;
+                msg.next_attempt_ms = now_ms().saturating_add(wait);
                 msg.last_error = Some(why.clone());
                 down.insert(msg.notifier.clone());
                 keep.push(msg.clone());

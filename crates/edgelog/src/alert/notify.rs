@@ -163,11 +163,17 @@ async fn post(
 
 /// `Retry-After`: seconds, or an HTTP date.
 fn retry_after_ms(v: &str) -> Option<i64> {
+    // At most a day: a receiver's wish, not a reason to stop for good.
+    const DAY_MS: i64 = 86_400_000;
     if let Ok(secs) = v.trim().parse::<i64>() {
-        return Some(secs.max(0) * 1000);
+        return Some(secs.clamp(0, DAY_MS / 1000) * 1000);
     }
     let at = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
-    Some((at.timestamp_millis() - chrono::Utc::now().timestamp_millis()).max(0))
+    Some(
+        at.timestamp_millis()
+            .saturating_sub(chrono::Utc::now().timestamp_millis())
+            .clamp(0, DAY_MS),
+    )
 }
 
 /// The command gets the message as JSON on stdin; exit 0 is delivered.
@@ -192,8 +198,10 @@ async fn run_command(name: &str, argv: &[String], body: &Notice, timeout: Durati
             Ok(c) => c,
             Err(e) => return Outcome::Failed(format!("notifier {name}: cannot run {program}: {}", e.kind())),
         };
+        // Written on its own thread: a command that does not read its
+        // stdin must not hold up the wait (and its timeout) below.
         if let Some(mut stdin) = child.stdin.take() {
-            let _ = stdin.write_all(&json);
+            std::thread::spawn(move || stdin.write_all(&json));
         }
         let started = std::time::Instant::now();
         loop {
@@ -244,7 +252,7 @@ pub fn slack_body(n: &Notice) -> Vec<u8> {
         slack_escape(&n.message)
     ));
     let body = serde_json::json!({
-        "text": cut(&format!("{} {}", n.state, n.message)),
+        "text": cut(&slack_escape(&format!("{} {}", n.state, n.message))),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(&slack_escape(&format!("{} · {} · {}", n.rule, n.at, n.id)))}]},
@@ -258,12 +266,18 @@ pub fn slack_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// At most Slack's section length, cut on a character boundary.
+/// At most Slack's section length, cut on a character boundary and never
+/// inside an escape (`&amp;`, `&lt;`, `&gt;`).
 fn cut(s: &str) -> String {
     if s.chars().count() <= SLACK_SECTION_CHARS {
         return s.to_string();
     }
     let mut out: String = s.chars().take(SLACK_SECTION_CHARS - 1).collect();
+    if let Some(amp) = out.rfind('&')
+        && !out[amp..].contains(';')
+    {
+        out.truncate(amp);
+    }
     out.push('…');
     out
 }
@@ -298,6 +312,14 @@ mod tests {
         let text = v["blocks"][0]["text"]["text"].as_str().unwrap();
         assert!(text.contains("&lt;!channel&gt; &amp;"));
         assert_eq!(text.chars().count(), SLACK_SECTION_CHARS);
+        assert!(v["text"].as_str().unwrap().contains("&lt;!channel&gt;"));
+        // A cut never splits an escape.
+        let amps = cut(&slack_escape(&"&".repeat(4000)));
+        assert!(
+            amps.trim_end_matches('…').ends_with("&amp;"),
+            "{}",
+            &amps[amps.len() - 10..]
+        );
     }
 
     #[test]
@@ -313,5 +335,6 @@ mod tests {
     fn retry_after_reads_seconds() {
         assert_eq!(retry_after_ms("2"), Some(2000));
         assert_eq!(retry_after_ms("soon"), None);
+        assert_eq!(retry_after_ms("99999999999999999"), Some(86_400_000));
     }
 }

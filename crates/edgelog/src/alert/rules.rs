@@ -276,6 +276,17 @@ fn one_line(s: &str) -> String {
 
 fn check_notifier(at: &str, n: &NotifierConf) -> Result<(), RulesError> {
     let url = n.url_env.is_some() || n.url_file.is_some();
+    for (key, var) in [("url_env", &n.url_env), ("hmac_secret_env", &n.hmac_secret_env)] {
+        // A secret pasted where its variable's name belongs: say so
+        // without repeating it.
+        if let Some(v) = var
+            && (v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(RulesError(format!(
+                "{at}: key {key:?}: give the name of an environment variable (letters, digits, _), not the secret itself"
+            )));
+        }
+    }
     match n.kind.as_str() {
         "slack" | "webhook" => {
             if !url {
@@ -523,6 +534,8 @@ grace = "30m"
         assert!(e.contains("\"notify\"") && e.contains("pager"), "{e}");
         let e = err(&GOOD.replace("grace = \"30m\"", "grace = \"30m\"\nwindow = \"1h\""));
         assert!(e.contains("hourly upload missing") && e.contains("\"window\""), "{e}");
+        let e = err(&GOOD.replace("url_env = \"OPS_URL\"", "url_env = \"https://hooks.example/T0/SECRET\""));
+        assert!(e.contains("\"url_env\"") && !e.contains("SECRET"), "{e}");
         let e = err(&GOOD.replace("kind = \"webhook\"", "kind = \"pager\""));
         assert!(e.contains("notifier \"ops\"") && e.contains("\"kind\""), "{e}");
         assert!(!e.contains('\n'));

@@ -88,6 +88,9 @@ async fn run_one(rules: &Rules, t: &RuleTest) -> Result<(), String> {
             .ok_or_else(|| format!("bad time {text:?}: use ISO 8601 such as 2024-11-27T10:00:00Z"))
     };
     let (since, until) = (at(&t.since)?, at(&t.until)?);
+    if t.expect.is_empty() {
+        return Err("no [[test.expect]]: a test must expect something".into());
+    }
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let file = dir.path().join("lines.log");
     std::fs::write(&file, t.lines.trim_start().as_bytes()).map_err(|e| e.to_string())?;

@@ -95,6 +95,12 @@ pub fn step(timing: Timing, st: &mut GroupState, evidence: Evidence, at_ms: i64)
             (fire, recover)
         }
         Evidence::Absent => match timing.missing {
+            // `fire` must hold for `pending`: no row is not holding.
+            Missing::Keep if st.phase == Phase::Pending => {
+                st.phase = Phase::Ok;
+                st.since_ms = at_ms;
+                return None;
+            }
             Missing::Keep => return None,
             Missing::Ok => (false, true),
             Missing::Fire => (true, false),
@@ -192,6 +198,17 @@ mod tests {
         // Six minutes of it: FIRING once, at the fifth minute after the first.
         let burst: Vec<Evidence> = (0..7).map(|_| row(true, false)).collect();
         assert_eq!(run(t, &burst).1, vec![(5, Phase::Firing)]);
+    }
+
+    #[test]
+    fn pending_does_not_hold_across_a_gap() {
+        let t = timing(10, 0, Missing::Keep);
+        let mut e = vec![row(true, false)];
+        e.extend((0..30).map(|_| Evidence::Absent));
+        e.push(row(true, false));
+        let (phases, sent) = run(t, &e);
+        assert!(sent.is_empty());
+        assert_eq!(phases.last(), Some(&Phase::Pending));
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub struct RuleState {
     /// Messages about the rule's own failures so far.
     #[serde(default)]
     pub error_sequence: u64,
+    /// The last sequence number any of its groups' messages took: ids
+    /// `rule/group/sequence` never repeat, even for a group forgotten and
+    /// seen again.
+    #[serde(default)]
+    pub last_sequence: u64,
 }
 
 /// A rule whose evaluation fails: its own state, notified once.

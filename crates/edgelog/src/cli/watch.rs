@@ -316,6 +316,9 @@ async fn watch(
     }
     let outcome: Result<ExitCode> = async {
         loop {
+            if sender.is_finished() {
+                bail!("the delivery task stopped; messages wait in the outbox for the next run");
+            }
             let now = now_ms();
             let due = {
                 let s = state.lock().await;

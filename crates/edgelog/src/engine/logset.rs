@@ -86,7 +86,7 @@ impl LogSet {
         let (spec, how) = match &lake {
             Some(part) => {
                 let held = part.lake.format()?;
-                if !request.format.is_auto() && request.format != held {
+                if !request.format.is_auto() && request.format.kind != held.kind {
                     return Err(Error::Request(format!(
                         "the lake {} holds another format than --format asks for",
                         part.lake.location

@@ -141,106 +141,156 @@ impl QueryService {
 
     /// Answers every query of `sqls` from one scan of `logs`, reading the
     /// columns any of them needs (alert rules over one source and window).
-    /// A query that cannot be planned gets its own error; the others are
-    /// answered. Also what the scan saw.
-    pub async fn query_shared(
-        &self,
-        sqls: &[String],
-    ) -> Result<(Vec<Result<Vec<RecordBatch>, Error>>, ScanHandle), Error> {
+    /// A query that reads `logs` more than once (a self-join, a subquery)
+    /// runs alone; a query that cannot be planned gets its own error.
+    pub async fn query_shared(&self, sqls: &[String]) -> Result<Vec<Result<Vec<RecordBatch>, Error>>, Error> {
         let ctx = new_context(self.logs.request().memory_limit)?;
-        let stats = self.logs.register(&ctx)?;
-        let mut planned: Vec<Result<LogicalPlan, Error>> = Vec::with_capacity(sqls.len());
-        let mut columns: Vec<String> = Vec::new();
-        for sql in sqls {
-            let plan = async {
-                let df = ctx.sql(sql).await?;
-                let optimized = ctx.state().optimize(df.logical_plan())?;
-                Ok::<_, DataFusionError>((df.logical_plan().clone(), optimized))
-            }
-            .await;
-            match plan {
-                Ok((plan, optimized)) => {
-                    optimized.apply(|node| {
-                        if let LogicalPlan::TableScan(scan) = node
-                            && scan.table_name.table() == "logs"
-                        {
-                            // Filters pushed into the scan may name columns
-                            // it does not return: the shared scan reads them too.
-                            let filtered = scan
-                                .filters
-                                .iter()
-                                .flat_map(|f| f.column_refs())
-                                .map(|c| c.name.clone());
-                            let names = scan.projected_schema.fields().iter().map(|f| f.name().clone());
-                            for name in names.chain(filtered) {
-                                if !columns.contains(&name) {
-                                    columns.push(name);
-                                }
-                            }
-                        }
-                        Ok(TreeNodeRecursion::Continue)
-                    })?;
-                    planned.push(Ok(plan));
-                }
-                Err(e) => planned.push(Err(e.into())),
-            }
-        }
+        self.logs.register(&ctx)?;
         let table = ctx.table("logs").await?;
-        if columns.is_empty() {
-            // count(*) alone: the narrowest column carries the rows.
-            columns.push(table.schema().field(0).name().clone());
-        }
-        let select: Vec<String> = columns
-            .iter()
-            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
-            .collect();
-        let base = ctx.sql(&format!("SELECT {} FROM logs", select.join(", "))).await?;
-        let base_schema = Arc::new(Schema::new(
-            base.schema()
+        let full = Arc::new(Schema::new(
+            table
+                .schema()
                 .fields()
                 .iter()
                 .map(|f| Field::new(f.name(), f.data_type().clone(), true))
                 .collect::<Vec<_>>(),
         ));
-        let ok = planned.iter().filter(|p| p.is_ok()).count();
-        let shared = Arc::new(SharedScan::new(base_schema, ok));
+        // Planned against the shared table itself (a real table, where a
+        // lake's `logs` is a view that planning inlines), so each query's
+        // scans of `logs` and their columns can be counted.
+        let shared = Arc::new(SharedScan::new(full, 0));
         let shared_ctx = SessionContext::new_with_config_rt(ctx.copied_config(), ctx.runtime_env());
         crate::functions::register_all(&shared_ctx);
         shared_ctx.register_table("logs", shared.clone())?;
+        enum How {
+            Shared,
+            Alone,
+            Failed(Error),
+        }
+        let mut how = Vec::with_capacity(sqls.len());
+        let mut columns: Vec<String> = Vec::new();
+        for sql in sqls {
+            let planned = async {
+                let df = shared_ctx.sql(sql).await?;
+                shared_ctx.state().optimize(df.logical_plan())
+            }
+            .await;
+            let optimized = match planned {
+                Ok(p) => p,
+                Err(e) => {
+                    how.push(How::Failed(e.into()));
+                    continue;
+                }
+            };
+            let mut scans = 0;
+            let mut needs = Vec::new();
+            optimized.apply(|node| {
+                if let LogicalPlan::TableScan(scan) = node
+                    && scan.table_name.table() == "logs"
+                {
+                    scans += 1;
+                    // Filters pushed into the scan may name columns it
+                    // does not return: the shared scan reads them too.
+                    let filtered = scan
+                        .filters
+                        .iter()
+                        .flat_map(|f| f.column_refs())
+                        .map(|c| c.name.clone());
+                    needs.extend(
+                        scan.projected_schema
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().clone())
+                            .chain(filtered),
+                    );
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })?;
+            if scans == 1 {
+                for name in needs {
+                    if !columns.contains(&name) {
+                        columns.push(name);
+                    }
+                }
+                how.push(How::Shared);
+            } else {
+                how.push(How::Alone);
+            }
+        }
+        if columns.is_empty() {
+            // count(*) alone: the first column carries the rows.
+            columns.push(table.schema().field(0).name().clone());
+        }
+        let n_shared = how.iter().filter(|h| matches!(h, How::Shared)).count();
+        shared.feed_columns(columns.clone());
+        shared.open_scans(n_shared);
         let mut plans = Vec::with_capacity(sqls.len());
-        for (sql, p) in sqls.iter().zip(planned) {
-            plans.push(match p {
-                Ok(_) => match shared_ctx.sql(sql).await {
-                    Ok(df) => df.create_physical_plan().await.map_err(Error::from),
-                    Err(e) => Err(e.into()),
+        for (sql, h) in sqls.iter().zip(how) {
+            plans.push(match h {
+                How::Shared => match shared_ctx.sql(sql).await {
+                    Ok(df) => Ok(Some(df.create_physical_plan().await.map_err(Error::from))),
+                    Err(e) => Err(Error::from(e)),
                 },
-                Err(e) => Err(e),
+                How::Alone => Ok(None),
+                How::Failed(e) => Err(e),
             });
         }
         shared.close_unclaimed();
-        let base_plan = base.create_physical_plan().await?;
-        let source = execute_stream(base_plan.clone(), ctx.task_ctx())?;
-        let feeder = {
-            let shared = shared.clone();
-            tokio::spawn(async move { shared.feed(source).await })
-        };
-        let task = shared_ctx.task_ctx();
-        let answers = futures::future::join_all(plans.into_iter().map(|p| {
-            let task = task.clone();
-            async move {
-                match p {
-                    Ok(plan) => datafusion::physical_plan::collect(plan, task)
+        let mut answers: Vec<Option<Result<Vec<RecordBatch>, Error>>> = Vec::with_capacity(sqls.len());
+        if n_shared > 0 {
+            let select: Vec<String> = columns
+                .iter()
+                .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+                .collect();
+            let base = ctx.sql(&format!("SELECT {} FROM logs", select.join(", "))).await?;
+            let source = execute_stream(base.create_physical_plan().await?, ctx.task_ctx())?;
+            let feeder = {
+                let shared = shared.clone();
+                tokio::spawn(async move { shared.feed(source).await })
+            };
+            let task = shared_ctx.task_ctx();
+            let shared_answers = futures::future::join_all(plans.iter_mut().map(|p| {
+                let plan = match p {
+                    Ok(Some(Ok(plan))) => Some(plan.clone()),
+                    _ => None,
+                };
+                let task = task.clone();
+                async move {
+                    match plan {
+                        Some(plan) => Some(
+                            datafusion::physical_plan::collect(plan, task)
+                                .await
+                                .map_err(Error::from),
+                        ),
+                        None => None,
+                    }
+                }
+            }))
+            .await;
+            feeder
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)).context("the shared scan stopped"))?;
+            answers.extend(shared_answers);
+        } else {
+            answers.extend(plans.iter().map(|_| None));
+        }
+        let mut out = Vec::with_capacity(sqls.len());
+        for ((sql, plan), answer) in sqls.iter().zip(plans).zip(answers) {
+            out.push(match (plan, answer) {
+                (Err(e), _) => Err(e),
+                (Ok(Some(Err(e))), _) => Err(e),
+                (_, Some(answer)) => answer,
+                // Read `logs` more than once: on its own.
+                (Ok(None), None) => match self.query(sql).await {
+                    Ok(run) => futures::TryStreamExt::try_collect(run.stream)
                         .await
                         .map_err(Error::from),
                     Err(e) => Err(e),
-                }
-            }
-        }))
-        .await;
-        feeder
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)).context("the shared scan stopped"))?;
-        Ok((answers, ScanHandle { stats, plan: base_plan }))
+                },
+                (Ok(Some(Ok(_))), None) => Err(Error::Request("the shared scan lost a query".into())),
+            });
+        }
+        Ok(out)
     }
 
     /// The report of `panels` over the set's range, beside the window

@@ -35,6 +35,9 @@ pub struct SharedScan {
     schema: SchemaRef,
     receivers: Mutex<Vec<Receiver>>,
     senders: Mutex<Vec<mpsc::Sender<Result<RecordBatch>>>>,
+    /// The columns the fed batches hold, by name, when only some of the
+    /// table's columns are read (None: every column, in order).
+    fed: Mutex<Option<Vec<String>>>,
 }
 
 impl SharedScan {
@@ -45,7 +48,21 @@ impl SharedScan {
             schema,
             receivers: Mutex::new(receivers),
             senders: Mutex::new(senders),
+            fed: Mutex::new(None),
         }
+    }
+
+    /// Makes the table ready for `scans` scans (replacing any before).
+    pub fn open_scans(&self, scans: usize) {
+        let (senders, receivers) = (0..scans).map(|_| mpsc::channel(4)).unzip();
+        *self.senders.lock().unwrap_or_else(|p| p.into_inner()) = senders;
+        *self.receivers.lock().unwrap_or_else(|p| p.into_inner()) = receivers;
+    }
+
+    /// The fed batches hold only these columns of the table, in this order:
+    /// a scan's projection is mapped onto them by name.
+    pub fn feed_columns(&self, names: Vec<String>) {
+        *self.fed.lock().unwrap_or_else(|p| p.into_inner()) = Some(names);
     }
 
     /// Drops the scans nobody planned, so that feeding never waits on them.
@@ -105,7 +122,23 @@ impl TableProvider for SharedScan {
             Some(p) => Arc::new(self.schema.project(p)?),
             None => self.schema.clone(),
         };
-        Ok(Arc::new(SharedScanExec::new(schema, projection, receiver)))
+        // Indices into the fed batches, which may hold fewer columns.
+        let fed_projection = match &*self.fed.lock().unwrap_or_else(|p| p.into_inner()) {
+            None => projection,
+            Some(names) => {
+                let wanted: Vec<usize> = projection.unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+                let mut mapped = Vec::with_capacity(wanted.len());
+                for i in wanted {
+                    let name = self.schema.field(i).name();
+                    match names.iter().position(|n| n == name) {
+                        Some(at) => mapped.push(at),
+                        None => return internal_err!("the shared scan does not read the column {name}"),
+                    }
+                }
+                Some(mapped)
+            }
+        };
+        Ok(Arc::new(SharedScanExec::new(schema, fed_projection, receiver)))
     }
 }
 
