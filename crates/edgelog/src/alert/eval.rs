@@ -181,9 +181,18 @@ fn rows(batch: &RecordBatch, group_by: &[String]) -> Result<Vec<GroupRow>, Strin
                 let b = col.as_boolean();
                 (0..b.len()).map(|r| b.is_valid(r) && b.value(r)).collect()
             }
-            _ => vec![false; batch.num_rows()],
+            DataType::Null => vec![false; batch.num_rows()],
+            other => {
+                let key = if name == FIRE { "fire" } else { "recover" };
+                return Err(format!("key {key:?}: the condition is {other}, not boolean"));
+            }
         })
     };
+    for g in group_by {
+        if matches!(g.as_str(), FIRE | RECOVER) || schema.index_of(g).is_err() {
+            return Err(format!("key \"group_by\": {g:?} is not a column of the query's result"));
+        }
+    }
     let (fire, recover) = (cond(FIRE)?, cond(RECOVER)?);
     let keep: Vec<usize> = (0..schema.fields().len())
         .filter(|&i| !matches!(schema.field(i).name().as_str(), FIRE | RECOVER))

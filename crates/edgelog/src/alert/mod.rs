@@ -194,13 +194,9 @@ impl Watcher {
         let mut sqls = Vec::new();
         let mut asked = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
-            if !self.checked.get(&rule.name).copied().unwrap_or(false) {
-                if let Err(e) = eval::check(rule, &logs).await {
-                    out[i] = Some(Err(e));
-                    continue;
-                }
-                self.checked.insert(rule.name.clone(), true);
-            }
+            // Not checked apart (a planning per rule): the shared answer's
+            // columns are checked as they are folded, and a rule whose
+            // answer fails is checked then, for an error naming its key.
             if let Some(sql) = eval::sql_of(rule) {
                 sqls.push(sql);
                 asked.push(i);
@@ -215,7 +211,10 @@ impl Watcher {
                     out[i] = Some(match answer {
                         Ok(batches) => eval::fold(&batches, group_by),
                         // Asked alone, a failing rule gives its own error.
-                        Err(_) => eval::evaluate(&rules[i], &logs).await,
+                        Err(_) => match eval::check(&rules[i], &logs).await {
+                            Err(e) => Err(e),
+                            Ok(()) => eval::evaluate(&rules[i], &logs).await,
+                        },
                     });
                 }
             }
