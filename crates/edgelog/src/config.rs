@@ -210,6 +210,11 @@ pub fn parse_time_arg(s: &str, default_offset_secs: i32, now_ms: i64) -> Option<
     parse_iso8601(s, default_offset_secs)
 }
 
+/// `s` on one line: runs of whitespace (newlines too) become one space.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Text pasted from chat or a web page, with its invisible look-alikes of
 /// a space made plain: no-break and other Unicode spaces become ` `, and
 /// zero-width characters and byte-order marks go. Rules files and SQL are

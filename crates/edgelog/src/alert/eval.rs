@@ -9,7 +9,7 @@ use arrow::datatypes::DataType;
 use futures::TryStreamExt;
 
 use super::rules::{Rule, RuleKind};
-use crate::config::{DEFAULT_PRUNE_MARGIN_MS, StorageOptions, TimeRange};
+use crate::config::{DEFAULT_PRUNE_MARGIN_MS, StorageOptions, TimeRange, one_line};
 use crate::dialect::DialectSpec;
 use crate::engine::{LogSet, QueryService, RangeSpec, ScanRequest};
 
@@ -252,10 +252,6 @@ pub fn shown(v: &serde_json::Value) -> String {
         },
         other => other.to_string(),
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

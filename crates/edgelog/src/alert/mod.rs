@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{SecondsFormat, TimeZone, Utc};
 
-use crate::config::{StorageOptions, TimeRange};
+use crate::config::{StorageOptions, TimeRange, one_line};
 use crate::dialect::DialectSpec;
 use crate::engine::LogSet;
 use eval::GroupRow;
@@ -754,8 +754,4 @@ pub fn anything_firing(state: &Stored) -> bool {
         .rules
         .values()
         .any(|r| r.error.is_some() || r.groups.values().any(|g| g.phase == Phase::Firing))
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

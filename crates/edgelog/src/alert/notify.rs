@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::rules::NotifierConf;
 use super::store::{Message, Notice};
-use crate::config::parse_duration_ms;
+use crate::config::{one_line, parse_duration_ms};
 
 /// How one try went.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,10 +280,6 @@ fn cut(s: &str) -> String {
     }
     out.push('…');
     out
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

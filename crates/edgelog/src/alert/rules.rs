@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{parse_duration_ms, plain_spaces};
+use crate::config::{one_line, parse_duration_ms, plain_spaces};
 
 /// Why a rules file cannot be used: one line naming the file, the rule
 /// (or notifier) and the key at fault.
@@ -268,10 +268,6 @@ impl Rules {
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.name == name)
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn check_notifier(at: &str, n: &NotifierConf) -> Result<(), RulesError> {

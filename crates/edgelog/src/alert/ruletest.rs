@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::Watcher;
 use super::rules::Rules;
 use super::store::Stored;
-use crate::config::{StorageOptions, TimeRange, parse_time_arg, plain_spaces};
+use crate::config::{StorageOptions, TimeRange, one_line, parse_time_arg, plain_spaces};
 
 /// A tests file.
 #[derive(Debug, Clone, Deserialize)]
@@ -142,8 +142,4 @@ async fn run_one(rules: &Rules, t: &RuleTest) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -11,7 +11,7 @@ use chrono::{TimeZone, Utc};
 
 use super::eval::GroupRow;
 use super::rules::{Rule, RuleKind};
-use crate::config::{StorageOptions, TimeRange};
+use crate::config::{StorageOptions, TimeRange, one_line};
 use crate::dialect::DialectSpec;
 use crate::engine::LogSet;
 
@@ -160,10 +160,6 @@ fn parse_key(key: &str) -> Option<(String, i64)> {
         })
         .ok()?;
     Some((host.to_string(), t.and_utc().timestamp_millis()))
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
