@@ -125,15 +125,7 @@ impl Watcher {
                             .collect()
                     })
                     .unwrap_or_default();
-                upload::evaluate(
-                    &rule,
-                    &self.storage,
-                    at_ms,
-                    &known,
-                    self.decided.get(name).cloned(),
-                    logs,
-                )
-                .await
+                upload::evaluate(&rule, &self.storage, at_ms, &known, self.decided.get(name).cloned()).await
             }
         };
         apply(&rule, state, outcome, at_ms)
@@ -243,32 +235,40 @@ fn apply(rule: &Rule, state: &mut Stored, outcome: Result<Vec<GroupRow>, String>
         since: rfc3339(range.since.unwrap_or(at_ms)),
         until: rfc3339(range.until.unwrap_or(at_ms)),
     };
+    // The rule's own ERROR state coming or going: one message each way.
+    let mut error_change = |sequence: u64, from: &str, to: &str, text: String| {
+        events.push(Event {
+            at_ms,
+            rule: rule.name.clone(),
+            group: ERROR_GROUP.into(),
+            from: from.into(),
+            to: to.into(),
+            message: text.clone(),
+        });
+        notices.push(notice(
+            rule,
+            ERROR_GROUP,
+            sequence,
+            to,
+            from,
+            at_ms,
+            &window,
+            Default::default(),
+            Default::default(),
+            text,
+        ));
+    };
     match outcome {
         Err(why) => {
-            // The rule's own state: notified once, not read as OK.
+            // Notified once, never read as OK.
             if rs.error.is_none() {
                 rs.error_sequence += 1;
-                let text = format!("{}: cannot evaluate: {why}", rule.name);
-                events.push(Event {
-                    at_ms,
-                    rule: rule.name.clone(),
-                    group: ERROR_GROUP.into(),
-                    from: "OK".into(),
-                    to: "ERROR".into(),
-                    message: text.clone(),
-                });
-                notices.push(notice(
-                    rule,
-                    ERROR_GROUP,
+                error_change(
                     rs.error_sequence,
-                    "ERROR",
                     "OK",
-                    at_ms,
-                    &window,
-                    Default::default(),
-                    Default::default(),
-                    text,
-                ));
+                    "ERROR",
+                    format!("{}: cannot evaluate: {why}", rule.name),
+                );
             }
             rs.error = Some(RuleError {
                 since_ms: rs.error.as_ref().map_or(at_ms, |e| e.since_ms),
@@ -278,27 +278,12 @@ fn apply(rule: &Rule, state: &mut Stored, outcome: Result<Vec<GroupRow>, String>
         Ok(rows) => {
             if rs.error.take().is_some() {
                 rs.error_sequence += 1;
-                let text = format!("{}: evaluates again", rule.name);
-                events.push(Event {
-                    at_ms,
-                    rule: rule.name.clone(),
-                    group: ERROR_GROUP.into(),
-                    from: "ERROR".into(),
-                    to: "OK".into(),
-                    message: text.clone(),
-                });
-                notices.push(notice(
-                    rule,
-                    ERROR_GROUP,
+                error_change(
                     rs.error_sequence,
-                    "OK",
                     "ERROR",
-                    at_ms,
-                    &window,
-                    Default::default(),
-                    Default::default(),
-                    text,
-                ));
+                    "OK",
+                    format!("{}: evaluates again", rule.name),
+                );
             }
             let timing = Timing {
                 pending_ms: rule.pending_ms,

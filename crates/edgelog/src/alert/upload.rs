@@ -29,7 +29,6 @@ pub async fn evaluate(
     at_ms: i64,
     known: &BTreeSet<String>,
     decided: Option<DialectSpec>,
-    _logs: Option<&LogSet>,
 ) -> Result<Vec<GroupRow>, String> {
     let RuleKind::MissingUpload {
         grace_ms,

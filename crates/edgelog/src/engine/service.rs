@@ -163,7 +163,8 @@ impl QueryService {
         crate::functions::register_all(&shared_ctx);
         shared_ctx.register_table("logs", shared.clone())?;
         enum How {
-            Shared,
+            // Planned once; its physical plan is made after the scans open.
+            Shared(Box<DataFrame>),
             Alone,
             Failed(Error),
         }
@@ -172,10 +173,11 @@ impl QueryService {
         for sql in sqls {
             let planned = async {
                 let df = shared_ctx.sql(sql).await?;
-                shared_ctx.state().optimize(df.logical_plan())
+                let optimized = shared_ctx.state().optimize(df.logical_plan())?;
+                Ok::<_, DataFusionError>((df, optimized))
             }
             .await;
-            let optimized = match planned {
+            let (df, optimized) = match planned {
                 Ok(p) => p,
                 Err(e) => {
                     how.push(How::Failed(e.into()));
@@ -212,7 +214,7 @@ impl QueryService {
                         columns.push(name);
                     }
                 }
-                how.push(How::Shared);
+                how.push(How::Shared(Box::new(df)));
             } else {
                 how.push(How::Alone);
             }
@@ -221,16 +223,13 @@ impl QueryService {
             // count(*) alone: the first column carries the rows.
             columns.push(table.schema().field(0).name().clone());
         }
-        let n_shared = how.iter().filter(|h| matches!(h, How::Shared)).count();
+        let n_shared = how.iter().filter(|h| matches!(h, How::Shared(_))).count();
         shared.feed_columns(columns.clone());
         shared.open_scans(n_shared);
         let mut plans = Vec::with_capacity(sqls.len());
-        for (sql, h) in sqls.iter().zip(how) {
+        for h in how {
             plans.push(match h {
-                How::Shared => match shared_ctx.sql(sql).await {
-                    Ok(df) => Ok(Some(df.create_physical_plan().await.map_err(Error::from))),
-                    Err(e) => Err(Error::from(e)),
-                },
+                How::Shared(df) => Ok(Some(df.create_physical_plan().await.map_err(Error::from))),
                 How::Alone => Ok(None),
                 How::Failed(e) => Err(e),
             });
