@@ -6,10 +6,12 @@
 //! session once ([`shared`]) and answers every query of every chosen panel
 //! from that one pass (the engine's `QueryService::report` calls it per
 //! window); [`model`] is the result; [`render`] turns it into text,
-//! Markdown or JSON, [`html`] into one self-contained page. Only the
+//! Markdown or JSON, [`html`] into one self-contained page; [`human`] holds
+//! the labels, units and number formats pages for people share. Only the
 //! renderers make text; nothing here prints.
 
 pub mod html;
+pub mod human;
 pub mod model;
 pub mod render;
 pub mod shared;
