@@ -219,7 +219,11 @@ fn html_report_renders_offline_in_chromium_and_hostile_text_stays_text() {
         assert!(svg.contains("points=\"10.0,"), "{svg}");
     }
     // It states the range, the zone and the sources.
-    assert!(dom.contains("Range: open .. open (time zone +09:00)"), "range and zone");
+    assert!(
+        dom.contains("Range: all data, 2024-11-27 "),
+        "range: the data's first time"
+    );
+    assert!(dom.contains(" (time zone +09:00)"), "zone");
     assert!(dom.contains(&format!("Sources: {}", logs.display())), "sources");
 
     // Keep a screenshot to look at.

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::model::{Cell, Kind, Report, TableResult, change, previous_of};
-use super::render::{range_text, text, zone_text};
+use super::render::{previous_range, report_range, text, zone_text};
 
 /// The page's policy: nothing may load or run; inline styles and data:
 /// images only.
@@ -70,11 +70,11 @@ pub fn render_html(report: &Report) -> String {
     let _ = write!(
         out,
         "<h1>edgelog report</h1>\n<p class=\"meta\">Range: {} (time zone {})",
-        escape(&range_text(&report.range, tz)),
+        escape(&report_range(report)),
         escape(&zone)
     );
-    if let Some(p) = &report.previous_range {
-        let _ = write!(out, "<br>Compared with: {}", escape(&range_text(p, tz)));
+    if let Some(p) = previous_range(report) {
+        let _ = write!(out, "<br>Compared with: {}", escape(&p));
     }
     let sources: Vec<String> = report.sources.iter().map(|s| escape(s)).collect();
     let _ = writeln!(

@@ -336,7 +336,9 @@ impl Report {
         }
     }
 
-    /// Adds the malformed-line count to the overview figures.
+    /// Adds the malformed-line count to the overview figures: after the
+    /// figures it always followed, before `first_time` and `last_time` (added
+    /// later), so that every figure keeps its place in a JSON row.
     pub fn add_malformed_figure(&mut self) {
         let malformed = self.malformed;
         for t in self
@@ -346,12 +348,37 @@ impl Report {
             .flat_map(|p| p.tables.iter_mut())
         {
             if t.name == "figures" {
-                t.columns.push("malformed_lines".into());
+                let at = t
+                    .columns
+                    .iter()
+                    .position(|c| c == "first_time")
+                    .unwrap_or(t.columns.len());
+                t.columns.insert(at, "malformed_lines".into());
                 for r in &mut t.rows {
-                    r.push(Cell::Int(i64::try_from(malformed).unwrap_or(i64::MAX)));
+                    let at = at.min(r.len());
+                    r.insert(at, Cell::Int(i64::try_from(malformed).unwrap_or(i64::MAX)));
                 }
             }
         }
+    }
+
+    /// The time of the first and of the last row read (the overview's
+    /// `first_time` and `last_time`), when the report has them.
+    pub fn data_span(&self) -> Option<(i64, i64)> {
+        let t = self
+            .panels
+            .iter()
+            .filter(|p| p.name == "overview")
+            .flat_map(|p| p.tables.iter())
+            .find(|t| t.name == "figures")?;
+        let at = |name: &str| {
+            let i = t.columns.iter().position(|c| c == name)?;
+            match t.rows.first()?.get(i)? {
+                Cell::Time(ms) => Some(*ms),
+                _ => None,
+            }
+        };
+        Some((at("first_time")?, at("last_time")?))
     }
 
     /// Puts each table of `previous` beside the same table of this report.

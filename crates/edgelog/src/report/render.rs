@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, FixedOffset};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use super::human::{self, group};
 use super::model::{Cell, Kind, Report, TableResult, change, previous_of};
 use crate::config::TimeRange;
 
@@ -39,18 +40,6 @@ pub(super) fn text(cell: &Cell, offset_secs: i32, human: bool) -> String {
     }
 }
 
-fn group(i: i64) -> String {
-    let digits = i.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (k, c) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if i < 0 { format!("-{out}") } else { out }
-}
-
 fn group_u64(n: u64) -> String {
     group(i64::try_from(n).unwrap_or(i64::MAX))
 }
@@ -67,9 +56,18 @@ fn percent(change: Option<f64>) -> String {
     }
 }
 
-pub(super) fn range_text(r: &TimeRange, offset_secs: i32) -> String {
-    let end = |v: Option<i64>| v.map_or("open".to_string(), |ms| format_time(ms, offset_secs));
-    format!("{} .. {}", end(r.since), end(r.until))
+/// The report's range; an open end is shown as the data's first or last
+/// time when the report has them.
+pub(super) fn report_range(report: &Report) -> String {
+    human::range_text(&report.range, report.data_span(), report.offset_secs)
+}
+
+/// The comparison window, when there is one.
+pub(super) fn previous_range(report: &Report) -> Option<String> {
+    report
+        .previous_range
+        .as_ref()
+        .map(|p| human::range_text(p, None, report.offset_secs))
 }
 
 pub(super) fn zone_text(offset_secs: i32) -> String {
@@ -147,11 +145,11 @@ pub fn render_table(report: &Report, colour: bool, width: usize) -> String {
     let _ = writeln!(
         out,
         "{bold}edgelog report{reset}  {}  (zone {})",
-        range_text(&report.range, tz),
+        report_range(report),
         zone_text(tz)
     );
-    if let Some(p) = &report.previous_range {
-        let _ = writeln!(out, "compared with  {}", range_text(p, tz));
+    if let Some(p) = previous_range(report) {
+        let _ = writeln!(out, "compared with  {p}");
     }
     let _ = writeln!(
         out,
@@ -362,14 +360,9 @@ pub fn render_markdown(report: &Report) -> String {
     let tz = report.offset_secs;
     let mut out = String::new();
     let _ = writeln!(out, "# edgelog report\n");
-    let _ = writeln!(
-        out,
-        "- range: {} (zone {})",
-        range_text(&report.range, tz),
-        zone_text(tz)
-    );
-    if let Some(p) = &report.previous_range {
-        let _ = writeln!(out, "- compared with: {}", range_text(p, tz));
+    let _ = writeln!(out, "- range: {} (zone {})", report_range(report), zone_text(tz));
+    if let Some(p) = previous_range(report) {
+        let _ = writeln!(out, "- compared with: {p}");
     }
     let _ = writeln!(out, "- sources: {}", md(&report.sources.join(", ")));
     let _ = writeln!(

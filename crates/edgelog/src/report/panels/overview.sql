@@ -14,7 +14,9 @@ SELECT
   approx_percentile_cont(0.99) WITHIN GROUP (ORDER BY bytes) AS bytes_p99,
   approx_percentile_cont(0.5) WITHIN GROUP (ORDER BY request_time) AS request_time_p50,
   approx_percentile_cont(0.95) WITHIN GROUP (ORDER BY request_time) AS request_time_p95,
-  approx_percentile_cont(0.99) WITHIN GROUP (ORDER BY request_time) AS request_time_p99
+  approx_percentile_cont(0.99) WITHIN GROUP (ORDER BY request_time) AS request_time_p99,
+  min(time) AS first_time,
+  max(time) AS last_time
 FROM logs
 -- query: peak (figures) Peak
 SELECT max(n) AS requests_per_s_peak
