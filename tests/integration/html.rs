@@ -1,8 +1,10 @@
 //! The HTML report in real headless Chromium (Debian's `chromium`, installed
 //! by `.ci/run`): the page loads with no console message, makes no network
-//! request (every fetch would go to a counting proxy on 127.0.0.1), every
-//! chart has rendered, and a hostile user agent shows as text and runs
-//! nothing. A screenshot is kept in `tests/artifacts/report.png`.
+//! request (every fetch would go to a counting proxy on 127.0.0.1), numbers
+//! are shown for people (grouped, percentages, sizes with units), the range
+//! is the data's when none was given, every chart has rendered with its axes
+//! in one unit, and a hostile user agent shows as text and runs nothing. A
+//! screenshot is kept in `tests/artifacts/report.png`.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -141,6 +143,19 @@ fn load(page: &Path, proxy: u16, extra: &[String]) -> (String, String) {
     (stdout, stderr)
 }
 
+/// `n` digit-grouped, as the page shows counts.
+fn grouped(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn console_lines(stderr: &str) -> Vec<&str> {
     stderr.lines().filter(|l| l.contains(":CONSOLE")).collect()
 }
@@ -158,7 +173,7 @@ fn html_report_renders_offline_in_chromium_and_hostile_text_stays_text() {
     );
     std::fs::write(day.join("access-20241127T03.log"), format!("{line}\n")).unwrap();
     let page = dir.path().join("report.html");
-    edgelog([
+    let json = edgelog([
         "report",
         "--from",
         logs.to_str().unwrap(),
@@ -168,7 +183,9 @@ fn html_report_renders_offline_in_chromium_and_hostile_text_stays_text() {
         "json",
         "-q",
     ])
-    .ok();
+    .ok()
+    .to_string();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("Content-Security-Policy"), "no CSP");
     assert!(!html.contains("<script"), "the page must carry no script");
@@ -205,26 +222,118 @@ fn html_report_renders_offline_in_chromium_and_hostile_text_stays_text() {
         dom.contains("&lt;script&gt;document.title="),
         "hostile user agent not shown as text"
     );
-    assert!(
-        dom.contains("/&lt;b&gt;bold&lt;/b&gt;"),
-        "hostile path not shown as text"
-    );
+    assert!(dom.contains("&lt;b&gt;bold&lt;/"), "hostile path not shown as text");
     assert!(!dom.contains("<img src=\"x\""), "a log string became an element");
-    // Every chart rendered: each series table has an SVG with one line per value column.
-    let charts: Vec<&str> = dom.split("<svg class=\"chart\"").skip(1).collect();
-    assert_eq!(charts.len(), 2, "traffic and status over time");
-    for c in &charts {
-        let svg = c.split("</svg>").next().unwrap();
-        assert_eq!(svg.matches("<polyline").count(), 4, "{svg}");
-        assert!(svg.contains("points=\"10.0,"), "{svg}");
-    }
-    // It states the range, the zone and the sources.
+    assert!(!dom.contains("<b>bold</b>"), "a log string became markup");
+
+    // Numbers for people: the request count digit-grouped, ratios as
+    // percentages, bytes with a unit (the exact count on hover), labels with
+    // the column's name on hover.
+    let figures = &json["panels"]["overview"]["tables"]["figures"];
+    let figure = |name: &str| {
+        let i = figures["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("no figure {name}"));
+        figures["rows"][0][i].clone()
+    };
+    let requests = figure("requests").as_i64().unwrap();
+    assert!(requests >= 1000, "{requests}");
+    let tile = |name: &str| {
+        let at = dom
+            .find(&format!("title=\"{name}\">"))
+            .unwrap_or_else(|| panic!("no tile {name}"));
+        dom[at..].split("</div>").next().unwrap().to_string()
+    };
     assert!(
-        dom.contains("Range: all data, 2024-11-27 "),
-        "range: the data's first time"
+        tile("requests").contains(&format!("Requests</span><b>{}</b>", grouped(requests))),
+        "{}",
+        tile("requests")
     );
-    assert!(dom.contains(" (time zone +09:00)"), "zone");
+    let hit = figure("hit_ratio_requests").as_f64().unwrap();
+    assert!(
+        tile("hit_ratio_requests").contains(&format!(
+            "Cache hit ratio (requests)</span><b title=\"{hit}\">{:.1}%</b>",
+            hit * 100.0
+        )),
+        "{}",
+        tile("hit_ratio_requests")
+    );
+    let bytes = figure("bytes").as_i64().unwrap();
+    let bytes_tile = tile("bytes");
+    assert!(
+        bytes_tile.contains(&format!("title=\"{} bytes\"", grouped(bytes))),
+        "{bytes_tile}"
+    );
+    assert!(
+        [" KB</b>", " MB</b>", " GB</b>"].iter().any(|u| bytes_tile.contains(u)),
+        "{bytes_tile}"
+    );
+    assert!(!dom.contains(&format!(">{bytes}<")), "a raw byte count is shown");
+    assert!(
+        dom.contains("title=\"client_ip\">Client IP</th>"),
+        "human column labels"
+    );
+
+    // It states the range, as the data's first and last time when none was
+    // given, the zone and the sources.
+    let minute = |v: &serde_json::Value| {
+        let t = v.as_str().unwrap();
+        format!("{} {}", &t[..10], &t[11..16])
+    };
+    let range = format!(
+        "Range: all data, {} .. {} (time zone +09:00)",
+        minute(&figure("first_time")),
+        minute(&figure("last_time"))
+    );
+    assert!(dom.contains(&range), "{range}");
+    assert!(!dom.contains("open .. open"));
     assert!(dom.contains(&format!("Sources: {}", logs.display())), "sources");
+
+    // Every chart rendered, wide and narrow: traffic as counts and as bytes,
+    // status classes as counts. Each has gridlines, 3 to 5 value ticks in one
+    // unit, time ticks, and a line per value column of its unit on one axis.
+    for class in ["wide", "narrow"] {
+        let charts: Vec<&str> = dom
+            .split(&format!("<svg class=\"chart {class}\""))
+            .skip(1)
+            .map(|c| c.split("</svg>").next().unwrap())
+            .collect();
+        assert_eq!(charts.len(), 3, "traffic counts and bytes, status classes");
+        for (svg, (lines, bytes)) in charts.iter().zip([(3, false), (1, true), (4, false)]) {
+            assert_eq!(svg.matches("<polyline").count(), lines, "{svg}");
+            assert!(svg.contains("class=\"grid\""), "no gridlines: {svg}");
+            let labels = |axis: &str| -> Vec<String> {
+                svg.split(&format!("<text class=\"{axis}\""))
+                    .skip(1)
+                    .map(|t| t.split('>').nth(1).unwrap().split('<').next().unwrap().to_string())
+                    .collect()
+            };
+            let y = labels("y");
+            assert!((3..=5).contains(&y.len()), "{y:?}");
+            assert_eq!(y[0], "0", "{y:?}");
+            let units: Vec<Option<&str>> = y[1..]
+                .iter()
+                .map(|l| [" B", " KB", " MB", " GB"].into_iter().find(|u| l.ends_with(u)))
+                .collect();
+            assert!(units.windows(2).all(|w| w[0] == w[1]), "one unit per chart: {y:?}");
+            assert_eq!(units[0].is_some(), bytes, "bytes and only bytes have a unit: {y:?}");
+            let x = labels("x");
+            assert!(x.len() >= 2, "time ticks: {x:?}");
+            assert!(x.iter().all(|l| l.contains(':') || l.starts_with("Nov")), "{x:?}");
+        }
+    }
+    // Each chart says what it counts per bucket, and the bucket is the one
+    // the series was summed in.
+    let bucket = dom.split(" buckets of ").nth(1).unwrap().split(',').next().unwrap();
+    for heading in ["Requests", "Bytes"] {
+        assert!(
+            dom.contains(&format!("<h4>{heading} per {bucket}</h4>")),
+            "{heading} per {bucket}"
+        );
+    }
 
     // Keep a screenshot to look at.
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/artifacts/report.png");

@@ -328,3 +328,147 @@ fn wild_times_do_not_make_a_huge_series() {
     assert_eq!(total, 5, "every row lands in some bucket");
     render_every_way(&report);
 }
+
+/// A traffic series of `n` hourly buckets, as the traffic panel gives it.
+fn traffic_table(n: i64) -> TableResult {
+    TableResult {
+        name: "over_time".into(),
+        title: "Over time".into(),
+        kind: Kind::Series,
+        columns: ["time", "requests", "bytes", "errors_4xx", "errors_5xx"]
+            .map(String::from)
+            .to_vec(),
+        rows: (0..n)
+            .map(|i| {
+                vec![
+                    Cell::Time(1_764_460_800_000 + i * 3_600_000),
+                    Cell::Int(1000 + i * 40),
+                    Cell::Int(30_000_000 + i * 500_000),
+                    Cell::Int(i),
+                    Cell::Int(0),
+                ]
+            })
+            .collect(),
+        previous: None,
+    }
+}
+
+#[test]
+fn html_draws_one_chart_per_unit_with_axes() {
+    let html = render_html(&traffic_report(traffic_table(48), 9 * 3600));
+    let charts: Vec<&str> = html
+        .split("<svg class=\"chart wide\"")
+        .skip(1)
+        .map(|c| c.split("</svg>").next().unwrap())
+        .collect();
+    assert_eq!(charts.len(), 2, "counts and bytes apart");
+    assert_eq!(charts[0].matches("<polyline").count(), 3, "requests, 4xx, 5xx");
+    assert_eq!(charts[1].matches("<polyline").count(), 1, "bytes");
+    let labels = |svg: &str, axis: &str| -> Vec<String> {
+        svg.split(&format!("<text class=\"{axis}\""))
+            .skip(1)
+            .map(|t| t.split('>').nth(1).unwrap().split('<').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(labels(charts[0], "y"), ["0", "1,000", "2,000", "3,000"]);
+    assert_eq!(labels(charts[1], "y"), ["0", "20 MB", "40 MB", "60 MB"]);
+    // 48 hours from 09:00 +09:00: a tick every 6 hours, days at midnight.
+    let x = labels(charts[0], "x");
+    assert_eq!(x.first().map(String::as_str), Some("12:00"), "{x:?}");
+    assert!(x.contains(&"Dec 1".to_string()), "{x:?}");
+    assert!(html.contains("<h4>Requests per 1 h</h4>") && html.contains("<h4>Bytes per 1 h</h4>"));
+    // The legend names each line, its column on hover, in the chart's unit.
+    assert!(html.contains("title=\"bytes\"><i style=\"background:#4c78a8\"></i>Bytes: max 53.5 MB, total 2.0 GB"));
+    assert!(html.contains("title=\"errors_4xx\""));
+    // A phone gets its own drawing, with fewer time ticks.
+    let narrow = html.split("<svg class=\"chart narrow\"").nth(1).unwrap();
+    let narrow = narrow.split("</svg>").next().unwrap();
+    assert!(labels(narrow, "x").len() < x.len());
+}
+
+#[test]
+fn html_figures_are_for_people() {
+    let figures = TableResult {
+        name: "figures".into(),
+        title: "Figures".into(),
+        kind: Kind::Figures,
+        columns: [
+            "requests",
+            "bytes",
+            "hit_ratio_requests",
+            "bytes_p50",
+            "request_time_p50",
+            "first_time",
+            "last_time",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![vec![
+            Cell::Int(35_936),
+            Cell::Int(2_334_745_109),
+            Cell::Float(0.6984),
+            Cell::Float(4267.6757),
+            Cell::Null,
+            Cell::Time(1_764_460_812_000),
+            Cell::Time(1_764_633_598_000),
+        ]],
+        previous: Some(vec![vec![
+            Cell::Int(40_000),
+            Cell::Int(2_000_000_000),
+            Cell::Float(0.7184),
+            Cell::Float(4000.0),
+            Cell::Null,
+            Cell::Time(1_764_374_412_000),
+            Cell::Time(1_764_460_798_000),
+        ]]),
+    };
+    let mut report = traffic_report(figures, 9 * 3600);
+    report.panels[0].name = "overview".into();
+    report.add_malformed_figure();
+    let html = render_html(&report);
+    assert!(
+        html.contains("title=\"requests\">Requests</span><b>35,936</b>"),
+        "{html}"
+    );
+    assert!(html.contains("<b title=\"2,334,745,109 bytes\">2.3 GB</b>"), "{html}");
+    assert!(
+        html.contains("Cache hit ratio (requests)</span><b title=\"0.6984\">69.8%</b>"),
+        "{html}"
+    );
+    assert!(html.contains(">4.3 KB</b>"), "{html}");
+    // Changes: relative for counts, in points for ratios; a lower hit ratio
+    // is bad news, fewer requests are neither.
+    assert!(html.contains("(<span class=\"down\">−10.2%</span>)"), "{html}");
+    assert!(html.contains("(<span class=\"down bad\">−2.0 pp</span>)"), "{html}");
+    // A figure neither window has is not compared.
+    assert!(html.contains("title=\"not in these logs\">-</b></div>"), "{html}");
+    // The open range is the data's; its first and last time are not tiles.
+    assert!(html.contains("Range: all data, 2025-11-30 09:00 .. 2025-12-02 08:59 (time zone +09:00)"));
+    assert!(!html.contains("First request"));
+    assert!(!html.contains("open .. open"));
+}
+
+#[test]
+fn the_malformed_count_keeps_its_place_before_the_data_span() {
+    let mut report = traffic_report(
+        TableResult {
+            name: "figures".into(),
+            title: "Figures".into(),
+            kind: Kind::Figures,
+            columns: ["requests", "first_time", "last_time"].map(String::from).to_vec(),
+            rows: vec![vec![Cell::Int(3), Cell::Time(1), Cell::Time(2)]],
+            previous: None,
+        },
+        0,
+    );
+    report.panels[0].name = "overview".into();
+    report.malformed = 5;
+    report.add_malformed_figure();
+    let t = &report.panels[0].tables[0];
+    assert_eq!(t.columns, ["requests", "malformed_lines", "first_time", "last_time"]);
+    assert_eq!(t.rows[0], [Cell::Int(3), Cell::Int(5), Cell::Time(1), Cell::Time(2)]);
+    assert_eq!(report.data_span(), Some((1, 2)));
+    assert!(
+        render_table(&report, false, 80).starts_with("edgelog report  all data, 1970-01-01 00:00 .. 1970-01-01 00:00")
+    );
+}
