@@ -11,7 +11,7 @@ use std::process::Command;
 use crate::harness::{Cmd, Run, shared_dir};
 
 #[path = "../support/webhook.rs"]
-mod webhook;
+pub mod webhook;
 
 use webhook::Receiver;
 

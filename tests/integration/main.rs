@@ -19,3 +19,5 @@ mod peers;
 mod pruning;
 mod report;
 mod s3;
+#[cfg(feature = "server")]
+mod serve;

@@ -10,6 +10,8 @@
 //! Delta Lake table that the engine reads like raw objects; [`ingest`]
 //! fills it. [`config`]
 //! holds the plain values every layer shares; [`demo`] makes sample data.
+//! `server` answers the dashboard and the HTTP API; [`trace`] continues a
+//! caller's trace and exports spans over OTLP.
 
 pub mod alert;
 pub mod cli;
@@ -23,8 +25,11 @@ pub mod lake;
 pub mod output;
 pub mod report;
 pub mod scan;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod session;
 pub mod source;
+pub mod trace;
 
 #[cfg(test)]
 mod layout_tests;

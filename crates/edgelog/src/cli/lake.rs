@@ -278,30 +278,15 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
                     lake.location
                 );
             }
-            let manifest = read(lake.table()).await?;
-            let policy = lake.policy()?;
-            let cold = crate::lake::tier::acknowledged_cold(&lake, &manifest, &request.storage).await?;
-            let hot_files = lake.files().await?;
-            let cold_files = match &cold {
-                Some(c) => c.files().await?,
-                None => Vec::new(),
-            };
-            // What a reader sees: the cold tier as acknowledged, no file of a
-            // deleted day.
-            let gone = |f: &crate::lake::DataFile| matches!((&f.day, &manifest.expired_through_day), (Some(d), Some(m)) if d <= m);
-            let hot_live: Vec<_> = hot_files.iter().filter(|f| !gone(f)).collect();
-            let cold_live: Vec<_> = cold_files.iter().filter(|f| !gone(f)).collect();
-            let all: Vec<_> = hot_live.iter().chain(&cold_live).collect();
-            let records: u64 = all.iter().filter_map(|f| f.rows).sum();
-            let days: std::collections::BTreeSet<&str> = all.iter().filter_map(|f| f.day.as_deref()).collect();
-            let format = lake.format()?;
+            let st = crate::lake::status::status(&lake, &request.storage).await?;
             let pending = if scope_from.is_empty() {
                 "-".to_string()
             } else {
+                let manifest = read(lake.table()).await?;
                 let mut raw = request.clone();
                 raw.lake = None;
                 raw.locations = scope_from;
-                raw.format = format.clone();
+                raw.format = lake.format()?;
                 let logs = crate::engine::LogSet::open(&raw).await?;
                 let listed = logs.list().await?;
                 listed
@@ -310,33 +295,30 @@ pub async fn run(args: LakeArgs) -> Result<ExitCode> {
                     .count()
                     .to_string()
             };
-            let sum = |v: &[&crate::lake::DataFile]| v.iter().map(|f| f.size).sum::<u64>();
-            println!("lake\t{}", lake.location);
-            println!("format\t{}", serde_json::to_string(&format.kind)?);
-            println!("version\t{}", lake.version().unwrap_or_default());
-            println!("source_objects\t{}", manifest.sources.len());
+            let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            println!("lake\t{}", st.lake);
+            println!("format\t{}", st.format);
+            println!("version\t{}", st.version);
+            println!("source_objects\t{}", st.source_objects);
             println!("objects_pending\t{pending}");
-            println!("rows\t{}", manifest.rows());
-            println!("rows_in_files\t{records}");
-            println!("malformed_lines\t{}", manifest.malformed());
-            println!("files\t{}", all.len());
-            println!("bytes\t{}", sum(&hot_live) + sum(&cold_live));
-            println!("hot_files\t{}", hot_live.len());
-            println!("hot_bytes\t{}", sum(&hot_live));
-            println!("cold\t{}", policy.cold.as_deref().unwrap_or("-"));
-            println!("cold_files\t{}", cold_live.len());
-            println!("cold_bytes\t{}", sum(&cold_live));
-            println!("move_after\t{}", policy.move_after.as_deref().unwrap_or("-"));
-            println!("delete_after\t{}", policy.delete_after.as_deref().unwrap_or("-"));
-            println!(
-                "deleted_through\t{}",
-                manifest.expired_through_day.as_deref().unwrap_or("-")
-            );
-            println!("days\t{}", days.len());
-            println!("first_day\t{}", days.first().copied().unwrap_or("-"));
-            println!("last_day\t{}", days.last().copied().unwrap_or("-"));
-            println!("newest_data\t{}", show_ms(manifest.newest_ms()));
-            println!("last_ingest\t{}", show_ms(manifest.last_ingest_ms));
+            println!("rows\t{}", st.rows);
+            println!("rows_in_files\t{}", st.rows_in_files);
+            println!("malformed_lines\t{}", st.malformed_lines);
+            println!("files\t{}", st.files);
+            println!("bytes\t{}", st.bytes);
+            println!("hot_files\t{}", st.hot_files);
+            println!("hot_bytes\t{}", st.hot_bytes);
+            println!("cold\t{}", or_dash(&st.cold));
+            println!("cold_files\t{}", st.cold_files);
+            println!("cold_bytes\t{}", st.cold_bytes);
+            println!("move_after\t{}", or_dash(&st.move_after));
+            println!("delete_after\t{}", or_dash(&st.delete_after));
+            println!("deleted_through\t{}", or_dash(&st.deleted_through));
+            println!("days\t{}", st.days);
+            println!("first_day\t{}", or_dash(&st.first_day));
+            println!("last_day\t{}", or_dash(&st.last_day));
+            println!("newest_data\t{}", show_ms(st.newest_data_ms));
+            println!("last_ingest\t{}", show_ms(st.last_ingest_ms));
             Ok(ExitCode::SUCCESS)
         }
     }

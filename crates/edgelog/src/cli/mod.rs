@@ -15,6 +15,8 @@ mod progress;
 mod query;
 mod report;
 mod scope;
+#[cfg(feature = "server")]
+mod serve;
 mod watch;
 
 use std::ffi::OsString;
@@ -48,6 +50,9 @@ enum Command {
     Watch(Box<watch::WatchArgs>),
     /// The state of every alert group: OK, PENDING or FIRING, since when, last values.
     Alerts(watch::AlertsArgs),
+    /// A live dashboard and an HTTP API over the logs (reports, SQL, alerts, lake status, metrics).
+    #[cfg(feature = "server")]
+    Serve(Box<serve::ServeArgs>),
     /// List the log formats edgelog reads, with their columns.
     Formats(formats::FormatsArgs),
     /// Tell the format of logs from their first lines, with the evidence.
@@ -118,6 +123,14 @@ pub fn exit_code(outcome: Result<ExitCode>) -> ExitCode {
 /// Parses the arguments and runs the command. `--help` and `--version` are
 /// printed by clap (exit 0); a usage error comes back as a one-line error.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // The command's name, for the trace span of this run.
+    let command_name = format!(
+        "edgelog {}",
+        args.get(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
@@ -129,6 +142,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
             bail!("{} (see --help)", first.trim_start_matches("error: "));
         }
     };
+    // The server stops on its own signals, letting requests in flight end.
+    #[cfg(feature = "server")]
+    let own_signals = matches!(cli.command, Command::Serve(_));
+    #[cfg(not(feature = "server"))]
+    let own_signals = false;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -136,7 +154,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
     // Ctrl-C normally drops the command at its next await (below); a command
     // stuck in synchronous work (a blocked write, reading stdin, generating
     // data) is ended here instead, from a worker thread, after a moment.
-    let _watchdog = runtime.spawn(async {
+    let _watchdog = runtime.spawn(async move {
+        if own_signals {
+            return;
+        }
         if tokio::signal::ctrl_c().await.is_ok() {
             tokio::time::sleep(Duration::from_millis(800)).await;
             crate::output::interrupt();
@@ -156,6 +177,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
                     Command::Lake(args) => lake::run(*args).await,
                     Command::Watch(args) => watch::run(*args).await,
                     Command::Alerts(args) => watch::run_alerts(args).await,
+                    #[cfg(feature = "server")]
+                    Command::Serve(args) => serve::run(*args).await,
                     Command::Formats(args) => formats::run(args),
                     Command::Detect(args) => detect::run(args).await,
                     Command::Functions(args) => functions::run(args),
@@ -172,13 +195,26 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
             // temporary files are removed, and nothing more is printed (stdout
             // takes no more bytes before the command and its buffers go).
             let mut command = std::pin::pin!(command);
-            tokio::select! {
-                outcome = &mut command => Some(outcome),
-                _ = tokio::signal::ctrl_c() => {
-                    crate::output::interrupt();
-                    None
+            let mut span = crate::trace::start_process(&command_name);
+            let outcome = if own_signals {
+                Some(command.await)
+            } else {
+                tokio::select! {
+                    outcome = &mut command => Some(outcome),
+                    _ = tokio::signal::ctrl_c() => {
+                        crate::output::interrupt();
+                        None
+                    }
                 }
+            };
+            if let Some(Err(e)) = &outcome {
+                span.fail(&error_message(e));
             }
+            span.end();
+            if let Err(why) = crate::trace::flush(Duration::from_secs(5)).await {
+                eprintln!("edgelog: {}", crate::report::render::clean(&why));
+            }
+            outcome
         })
     }));
     // Scan threads still inflating an object are not waited for.
@@ -215,23 +251,5 @@ pub fn error_message(e: &anyhow::Error) -> String {
 }
 
 fn datafusion_message(e: &datafusion::error::DataFusionError) -> String {
-    use datafusion::error::DataFusionError as E;
-    match e {
-        E::External(inner) => match inner.downcast_ref::<E>() {
-            Some(df) => datafusion_message(df),
-            None => inner.to_string(),
-        },
-        E::Context(ctx, inner) => format!("{ctx}: {}", datafusion_message(inner)),
-        E::Shared(inner) => datafusion_message(inner),
-        E::Execution(msg) => msg.clone(),
-        E::ArrowError(inner, _) => match inner.as_ref() {
-            arrow::error::ArrowError::ExternalError(x) => match x.downcast_ref::<E>() {
-                Some(df) => datafusion_message(df),
-                None => x.to_string(),
-            },
-            other => other.to_string(),
-        },
-        E::Collection(errs) => errs.first().map(datafusion_message).unwrap_or_default(),
-        other => other.strip_backtrace(),
-    }
+    crate::engine::datafusion_message(e)
 }

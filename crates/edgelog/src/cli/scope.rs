@@ -194,7 +194,14 @@ impl ScopeArgs {
 /// settings each location uses; each storage retry is shown as it happens.
 pub async fn open_logs(request: &ScanRequest, shown: Verbosity) -> Result<LogSet> {
     crate::source::on_retry(shown.verbose.then_some(print_retry as fn(&RetryEvent)));
-    let logs = LogSet::open(request).await?;
+    // Listing, detection and the lake's log, as one span of the trace.
+    let mut span = crate::trace::work_span("list", None);
+    let opened = LogSet::open(request).await;
+    if let Err(e) = &opened {
+        span.fail(&e.message());
+    }
+    span.end();
+    let logs = opened?;
     if shown.verbose {
         eprintln!("format: {} ({})", logs.dialect_name(), logs.how());
     }

@@ -260,7 +260,7 @@ async fn once(
 
 /// Until stopped: each rule on its schedule, and deliveries on their own
 /// task so that a notifier that is down never holds up an evaluation.
-async fn watch(
+pub(super) async fn watch(
     mut watcher: Watcher,
     dir: StateDir,
     state: Stored,

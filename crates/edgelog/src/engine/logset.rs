@@ -130,6 +130,25 @@ impl LogSet {
         Ok(set)
     }
 
+    /// What the answers over these logs depend on, as text that changes
+    /// when the data does: the lake's versions, and the objects of the
+    /// range (names, sizes, tags). Equal texts mean equal answers for the
+    /// same question over the same absolute range (a result cache's key).
+    pub async fn state_token(&self) -> Result<String, Error> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        if let Some(part) = &self.lake {
+            part.lake.version().hash(&mut h);
+            part.cold.as_ref().and_then(|c| c.version()).hash(&mut h);
+        }
+        if !self.sources.is_empty() {
+            for o in self.list().await? {
+                (&o.object.name, o.object.size, &o.object.etag).hash(&mut h);
+            }
+        }
+        Ok(format!("{:016x}", h.finish()))
+    }
+
     /// The same logs over another time range, without opening them again
     /// (the request says the new range too).
     pub fn with_range(&self, range: TimeRange) -> LogSet {

@@ -26,7 +26,7 @@ mod request_tests;
 pub use logset::LogSet;
 pub use request::{Compare, RangeSpec, ScanRequest, TimeArg};
 pub use sample::{detect, detect_objects, resolve, sample};
-pub use service::{PreparedQuery, QueryRun, QueryService, ScanHandle};
+pub use service::{PreparedQuery, QueryRun, QueryService, ReportOptions, ScanHandle};
 
 use datafusion::error::DataFusionError;
 
@@ -60,5 +60,40 @@ impl Error {
             Error::DataFusion(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl Error {
+    /// The error for people, on one line.
+    pub fn message(&self) -> String {
+        let text = match self {
+            Error::DataFusion(e) => datafusion_message(e),
+            other => other.to_string(),
+        };
+        text.replace('\n', " ")
+    }
+}
+
+/// A DataFusion error's message without its wrapping ("External error: ",
+/// contexts kept, backtraces dropped), for people.
+pub fn datafusion_message(e: &datafusion::error::DataFusionError) -> String {
+    use datafusion::error::DataFusionError as E;
+    match e {
+        E::External(inner) => match inner.downcast_ref::<E>() {
+            Some(df) => datafusion_message(df),
+            None => inner.to_string(),
+        },
+        E::Context(ctx, inner) => format!("{ctx}: {}", datafusion_message(inner)),
+        E::Shared(inner) => datafusion_message(inner),
+        E::Execution(msg) => msg.clone(),
+        E::ArrowError(inner, _) => match inner.as_ref() {
+            arrow::error::ArrowError::ExternalError(x) => match x.downcast_ref::<E>() {
+                Some(df) => datafusion_message(df),
+                None => x.to_string(),
+            },
+            other => other.to_string(),
+        },
+        E::Collection(errs) => errs.first().map(datafusion_message).unwrap_or_default(),
+        other => other.strip_backtrace(),
     }
 }

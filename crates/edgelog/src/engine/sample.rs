@@ -3,15 +3,13 @@
 //! decoded by the scan's object reader, then judged by
 //! [`crate::dialect::detect`]'s pure rules.
 
-use futures::{StreamExt, TryStreamExt, stream};
-
 use crate::config::{StorageOptions, TimeRange};
 use crate::dialect::detect::{
     NoVerdict, SAMPLE_BYTES, SAMPLE_LINES, SAMPLE_OBJECTS, Sample, Verdict, decide, judge, pool,
 };
 use crate::dialect::{DialectKind, DialectSpec};
 use crate::scan::object::head_lines;
-use crate::source::{KeyTemplate, Source, SourceError, list_objects, open_location};
+use crate::source::{KeyTemplate, ListedObject, Source, SourceError, list_objects, open_location};
 
 /// Opens every location (no I/O yet: stores and credentials).
 pub(super) fn open_sources(locations: &[String], storage: &StorageOptions) -> Result<Vec<Source>, Error> {
@@ -39,19 +37,16 @@ pub async fn sample(sources: &[Source], range: &TimeRange) -> Result<Vec<Sample>
     for src in sources {
         let listing = list_objects(src, &template, range, 24 * 3_600_000).await?;
         // The first bytes of each sampled object, fetched at once (in order):
-        // over object storage each request is a round trip.
-        let heads: Vec<Sample> = stream::iter(listing.selected.iter().filter(|o| o.size > 0).take(SAMPLE_OBJECTS))
-            .map(|obj| async move {
-                let len = obj.size.min(SAMPLE_BYTES);
-                let bytes = src.reader.get_range(&obj.path, &obj.name, 0..len).await?;
-                Ok::<_, SourceError>(Sample {
-                    object: obj.name.clone(),
-                    lines: head_lines(&bytes, len < obj.size, SAMPLE_LINES),
-                })
-            })
-            .buffered(SAMPLE_OBJECTS)
-            .try_collect()
-            .await?;
+        // over object storage each request is a round trip. (Picked into a
+        // list first: the future then holds no closure over borrowed
+        // objects, and stays `Send` for a server's tasks.)
+        let picked: Vec<&ListedObject> = listing
+            .selected
+            .iter()
+            .filter(|o| o.size > 0)
+            .take(SAMPLE_OBJECTS)
+            .collect();
+        let heads: Vec<Sample> = futures::future::try_join_all(picked.into_iter().map(|obj| head_of(src, obj))).await?;
         out.extend(heads);
     }
     // A range that holds no objects still needs a format (the answer is
@@ -60,6 +55,16 @@ pub async fn sample(sources: &[Source], range: &TimeRange) -> Result<Vec<Sample>
         return Box::pin(sample(sources, &TimeRange::ALL)).await;
     }
     Ok(out)
+}
+
+/// The first lines of one object.
+async fn head_of(src: &Source, obj: &ListedObject) -> Result<Sample, SourceError> {
+    let len = obj.size.min(SAMPLE_BYTES);
+    let bytes = src.reader.get_range(&obj.path, &obj.name, 0..len).await?;
+    Ok(Sample {
+        object: obj.name.clone(),
+        lines: head_lines(&bytes, len < obj.size, SAMPLE_LINES),
+    })
 }
 
 /// Each sampled object with the dialect its own lines show, or why none.

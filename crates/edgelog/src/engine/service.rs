@@ -91,6 +91,14 @@ impl PreparedQuery {
         self.df.schema()
     }
 
+    /// At most `rows` rows of the answer.
+    pub fn limit(self, rows: usize) -> Result<PreparedQuery, Error> {
+        Ok(PreparedQuery {
+            df: self.df.limit(0, Some(rows))?,
+            stats: self.stats,
+        })
+    }
+
     /// Plans the scan (listing the objects) and starts it.
     pub async fn run(self) -> Result<QueryRun, Error> {
         let task = self.df.task_ctx();
@@ -104,6 +112,18 @@ impl PreparedQuery {
             },
         })
     }
+}
+
+/// How a report is asked for beyond its panels and range.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// Beside the window this names (see [`Compare`]).
+    pub compare: Option<Compare>,
+    /// Only the rows of this host (the canonical `host` column).
+    pub host: Option<String>,
+    /// A range without objects is an empty report rather than an error
+    /// (a dashboard showing the last hour of a quiet site).
+    pub allow_empty: bool,
 }
 
 impl QueryService {
@@ -136,6 +156,21 @@ impl QueryService {
         let ctx = new_context(self.logs.request().memory_limit)?;
         let stats = self.logs.register(&ctx)?;
         let df = ctx.sql(sql).await?;
+        Ok(PreparedQuery { df, stats })
+    }
+
+    /// [`QueryService::prepare`] for SQL from someone else (the server's
+    /// callers): only a query is planned; DDL (`CREATE EXTERNAL TABLE`),
+    /// DML (`INSERT`, `COPY ... TO`) and statements (`SET`) are refused as
+    /// plan errors, so nothing can read or write a file of this machine.
+    pub async fn prepare_read_only(&self, sql: &str) -> Result<PreparedQuery, Error> {
+        let ctx = new_context(self.logs.request().memory_limit)?;
+        let stats = self.logs.register(&ctx)?;
+        let options = datafusion::execution::context::SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let df = ctx.sql_with_options(sql, options).await?;
         Ok(PreparedQuery { df, stats })
     }
 
@@ -295,6 +330,20 @@ impl QueryService {
     /// The report of `panels` over the set's range, beside the window
     /// `compare` names when given (both windows closed at now).
     pub async fn report(&self, panels: &[Panel], compare: Option<Compare>) -> Result<Report, Error> {
+        self.report_with(
+            panels,
+            &ReportOptions {
+                compare,
+                ..ReportOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// [`QueryService::report`] with the options a dashboard has: one host
+    /// only, and a range without objects as an empty report.
+    pub async fn report_with(&self, panels: &[Panel], options: &ReportOptions) -> Result<Report, Error> {
+        let compare = options.compare;
         let mut range = self.logs.range();
         let previous = match compare {
             Some(how) => {
@@ -305,26 +354,39 @@ impl QueryService {
             }
             None => None,
         };
-        let mut report = self.window(panels, range).await?;
+        let host = options.host.as_deref();
+        let mut report = self.window(panels, range, host).await?;
         // An empty comparison window is a fact worth showing; an empty report is not.
-        if report.objects == 0 && report.rows == 0 && self.logs.request().lake.is_none() {
+        if !options.allow_empty && report.objects == 0 && report.rows == 0 && self.logs.request().lake.is_none() {
             return Err(Error::Request(format!(
                 "no log objects in {} for this time range",
                 self.logs.request().locations.join(", ")
             )));
         }
         if let Some(prev) = previous {
-            let previous = self.window(panels, prev).await?;
+            let previous = self.window(panels, prev, host).await?;
             report.attach_previous(previous);
         }
         Ok(report)
     }
 
     /// One window: one scan shared by every query of `panels`.
-    async fn window(&self, panels: &[Panel], range: TimeRange) -> Result<Report, Error> {
+    async fn window(&self, panels: &[Panel], range: TimeRange, host: Option<&str>) -> Result<Report, Error> {
         let logs = self.logs.with_range(range);
         let ctx = new_context(logs.request().memory_limit)?;
-        let stats = logs.register(&ctx)?;
+        let stats = match host {
+            None => logs.register(&ctx)?,
+            Some(host) => {
+                // The panels read `logs`; here it is one host's rows.
+                let stats = logs.register_as(&ctx, "all_logs", crate::scan::table::Objects::Listed)?;
+                let one = ctx
+                    .table("all_logs")
+                    .await?
+                    .filter(datafusion::prelude::col("host").eq(datafusion::prelude::lit(host)))?;
+                ctx.register_table("logs", one.into_view())?;
+                stats
+            }
+        };
         let (panels, plan) = run_panels(&ctx, panels).await?;
         let totals = ScanHandle { stats, plan }.totals();
         let mut report = Report {

@@ -17,6 +17,7 @@
 
 pub mod manifest;
 pub mod schema;
+pub mod status;
 pub mod table;
 pub mod tier;
 

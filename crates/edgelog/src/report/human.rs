@@ -13,6 +13,14 @@
 use chrono::{DateTime, FixedOffset, Timelike};
 
 use super::model::Cell;
+
+/// A time in the report's zone, to the second.
+pub fn format_time(ms: i64, offset_secs: i32) -> String {
+    match (DateTime::from_timestamp_millis(ms), FixedOffset::east_opt(offset_secs)) {
+        (Some(t), Some(zone)) => t.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        _ => ms.to_string(),
+    }
+}
 use crate::config::TimeRange;
 
 /// What a column's numbers measure, from its name ([`unit_of`]).
@@ -249,7 +257,7 @@ pub fn value(cell: &Cell, unit: Unit, offset_secs: i32) -> String {
 pub fn exact(cell: &Cell, unit: Unit, offset_secs: i32) -> Option<String> {
     let v = cell.number().filter(|v| v.is_finite());
     match (cell, unit, v) {
-        (Cell::Time(ms), _, _) => Some(crate::report::render::format_time(*ms, offset_secs)),
+        (Cell::Time(ms), _, _) => Some(format_time(*ms, offset_secs)),
         (_, Unit::Bytes, Some(v)) if v.abs() >= 999.5 => Some(format!("{} bytes", number(v, 2))),
         (_, Unit::Ratio | Unit::Rate, Some(v)) => Some(number(v, 6)),
         (_, Unit::Seconds, Some(v)) => Some(format!("{} s", number(v, 6))),

@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, FixedOffset};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::human::{self, group};
@@ -15,13 +14,7 @@ use crate::config::TimeRange;
 pub const WIDTH: usize = 80;
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// A time in the report's zone, to the second.
-pub fn format_time(ms: i64, offset_secs: i32) -> String {
-    match (DateTime::from_timestamp_millis(ms), FixedOffset::east_opt(offset_secs)) {
-        (Some(t), Some(zone)) => t.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        _ => ms.to_string(),
-    }
-}
+pub use super::human::format_time;
 
 /// A cell as text, numbers grouped for reading when `human`.
 pub(super) fn text(cell: &Cell, offset_secs: i32, human: bool) -> String {
