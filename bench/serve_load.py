@@ -29,7 +29,7 @@ def main():
     ap.add_argument("--refresh", type=float, default=5, help="each dashboard client's refresh interval")
     ap.add_argument("--range", default="last=24h", help="the dashboard's range parameters")
     a = ap.parse_args()
-    args = [a.bin, "serve", "--listen", "127.0.0.1:0", "--cache-ttl", f"{a.refresh}s", "-q"]
+    args = [a.bin, "serve", "--listen", "127.0.0.1:0", "--cache-ttl", f"{max(1, int(a.refresh))}s", "-q"]
     if a.lake:
         args += ["--lake", a.lake]
     if a.src:
@@ -41,6 +41,8 @@ def main():
         if m:
             port = int(m.group(1))
             break
+    if port is None:
+        raise SystemExit(f"serve did not start: {srv.stderr.read() if srv.stderr else ''}")
     base = f"http://127.0.0.1:{port}"
     lat = {"report": [], "query": []}
     errors = []
