@@ -561,6 +561,9 @@ fn limits_time_queue_slow_clients_and_a_client_that_leaves() {
         metric(&s, "edgelog_queries_running", &[]) == 0.0
     });
 
+    // Counted before the next query starts: it ends cancelled either way
+    // (the client leaves, or under load its time runs out first).
+    let cancelled = metric(&s, "edgelog_queries_cancelled_total", &[]);
     // One turn, no queue: a second query meanwhile gets 429.
     let held = raw_post(s.port, "/api/query", SLOW);
     wait_for("the first query to run", || {
@@ -571,7 +574,6 @@ fn limits_time_queue_slow_clients_and_a_client_that_leaves() {
     assert!(busy.error(429).contains("busy"));
 
     // The client goes away: its query is cancelled at once, not at its timeout.
-    let cancelled = metric(&s, "edgelog_queries_cancelled_total", &[]);
     let t = Instant::now();
     held.shutdown(std::net::Shutdown::Both).unwrap();
     drop(held);
