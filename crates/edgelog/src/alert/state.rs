@@ -47,6 +47,18 @@ pub struct GroupState {
     pub sequence: u64,
 }
 
+impl GroupState {
+    /// Its row's values as shown to people: `key=value` pairs, space separated.
+    pub fn values_text(&self) -> String {
+        let pairs: Vec<String> = self
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k}={}", crate::alert::eval::shown(v)))
+            .collect();
+        pairs.join(" ")
+    }
+}
+
 /// What one evaluation says of one group.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Evidence {

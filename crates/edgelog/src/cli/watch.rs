@@ -402,11 +402,6 @@ pub async fn run_alerts(args: AlertsArgs) -> Result<ExitCode> {
             );
         }
         for (key, g) in &rs.groups {
-            let values: Vec<String> = g
-                .values
-                .iter()
-                .map(|(k, v)| format!("{k}={}", crate::alert::eval::shown(v)))
-                .collect();
             println!(
                 "{}\t{}\t{}\t{}\t{}\t{}",
                 clean(&rule.name),
@@ -414,7 +409,7 @@ pub async fn run_alerts(args: AlertsArgs) -> Result<ExitCode> {
                 g.phase.as_str(),
                 rfc3339(g.since_ms),
                 g.seen_ms.map_or("-".into(), rfc3339),
-                clean(&values.join(" "))
+                clean(&g.values_text())
             );
         }
     }

@@ -578,14 +578,9 @@ fn alert_states(source: &super::AlertSource) -> Result<serde_json::Value, ApiErr
             );
         }
         for (key, g) in &rs.groups {
-            let values: Vec<String> = g
-                .values
-                .iter()
-                .map(|(k, v)| format!("{k}={}", crate::alert::eval::shown(v)))
-                .collect();
             out.push(
                 serde_json::json!({ "rule": rule.name, "group": key, "state": g.phase.as_str(),
-                "since": rfc3339(g.since_ms), "value": values.join(" "), "message": null }),
+                "since": rfc3339(g.since_ms), "value": g.values_text(), "message": null }),
             );
         }
     }
