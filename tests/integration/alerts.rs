@@ -200,12 +200,15 @@ fn a_burst_fires_and_recovers_once_in_a_replay_and_in_rounds() {
     let state = tmp.path().join("state");
     let state = state.to_str().unwrap();
     let mut seen = Vec::new();
+    // Each delivery is a `notify` span under the command's span.
+    let otlp = Receiver::start();
     for at in rounds((8, 0), (13, 0)) {
         let run = watch(
             &["--rules", &rules, "--state", state, "--once", "--at", &at, "-q"],
             &hook,
             None,
         )
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.url(""))
         .run();
         let firing = at.as_str() >= "2024-11-27T10:10" && at.as_str() < "2024-11-27T10:55";
         assert_eq!(run.code, i32::from(firing), "{at}: {}", run.stderr);
@@ -232,6 +235,38 @@ fn a_burst_fires_and_recovers_once_in_a_replay_and_in_rounds() {
             .unwrap()
             .starts_with(&format!("{HOST_A}: 5xx ratio 0."))
     );
+
+    let spans: Vec<serde_json::Value> = otlp
+        .received()
+        .iter()
+        .inspect(|r| {
+            let text = String::from_utf8_lossy(&r.body);
+            assert!(
+                !text.contains(HMAC_KEY) && !text.contains("/hook"),
+                "a secret in a span: {text}"
+            );
+        })
+        .flat_map(|r| {
+            let v = r.json();
+            let mut out = Vec::new();
+            for rs in v["resourceSpans"].as_array().cloned().unwrap_or_default() {
+                for ss in rs["scopeSpans"].as_array().cloned().unwrap_or_default() {
+                    out.extend(ss["spans"].as_array().cloned().unwrap_or_default());
+                }
+            }
+            out
+        })
+        .collect();
+    let notify: Vec<&serde_json::Value> = spans.iter().filter(|s| s["name"] == "notify").collect();
+    assert_eq!(notify.len(), 2, "one notify span per delivery: {spans:?}");
+    for n in notify {
+        let parent = spans
+            .iter()
+            .find(|s| s["spanId"] == n["parentSpanId"])
+            .expect("the notify span's parent was exported");
+        assert_eq!(parent["name"], "edgelog watch");
+        assert!(n.to_string().contains("delivered"), "{n}");
+    }
 
     let alerts = Cmd::new(["alerts", "--rules", &rules, "--state", state]).run();
     let table = alerts.ok();

@@ -32,8 +32,30 @@ const SLACK_SECTION_CHARS: usize = 3000;
 /// Default longest wait for one delivery.
 const DEFAULT_TIMEOUT_MS: i64 = 10_000;
 
-/// Sends `msg` through `conf` (named `name`).
+/// Sends `msg` through `conf` (named `name`), as a `notify` span of its own
+/// (notifier, kind, message id and outcome; never the URL or a key).
 pub async fn deliver(client: &reqwest::Client, name: &str, conf: &NotifierConf, msg: &Message) -> Outcome {
+    let mut span = crate::trace::work_span("notify", None);
+    span.set("edgelog.notifier", name);
+    span.set("edgelog.notifier.kind", conf.kind.as_str());
+    span.set("edgelog.message.id", msg.id.as_str());
+    let outcome = deliver_once(client, name, conf, msg).await;
+    match &outcome {
+        Outcome::Delivered => span.set("edgelog.outcome", "delivered"),
+        Outcome::Retry { why, .. } => {
+            span.set("edgelog.outcome", "retry");
+            span.fail(why);
+        }
+        Outcome::Failed(why) => {
+            span.set("edgelog.outcome", "failed");
+            span.fail(why);
+        }
+    }
+    span.end();
+    outcome
+}
+
+async fn deliver_once(client: &reqwest::Client, name: &str, conf: &NotifierConf, msg: &Message) -> Outcome {
     let timeout = Duration::from_millis(
         conf.timeout
             .as_deref()

@@ -297,6 +297,8 @@ pub(super) async fn watch(
                     s.outbox.iter().map(|m| m.next_attempt_ms).min()
                 };
                 report_deliveries(&done, quiet);
+                // A long-running watcher sends its spans as it goes.
+                let _ = crate::trace::flush(Duration::from_secs(5)).await;
                 let wait = next.map_or(Duration::from_secs(3600), |n| {
                     Duration::from_millis((n - now_ms()).clamp(0, 3_600_000).unsigned_abs())
                 });
@@ -352,6 +354,7 @@ pub(super) async fn watch(
                 if !events.is_empty() {
                     wake.notify_one();
                 }
+                let _ = crate::trace::flush(Duration::from_secs(5)).await;
             }
             let next = {
                 let s = state.lock().await;
