@@ -15,6 +15,7 @@ mod frontdoor;
 mod hardening;
 mod html;
 mod lake;
+mod messy;
 mod peers;
 mod pruning;
 mod report;

@@ -1,9 +1,19 @@
-//! Line patterns compiled from an nginx `log_format` or an Apache
-//! `LogFormat` string: literal text between named fields. Apache directives
-//! are named after the nginx variable that logs the same thing (`%h` ->
-//! `remote_addr`, `%>s` -> `status`), so that both share one vocabulary.
+//! Line patterns compiled from an nginx `log_format`, an Apache
+//! `LogFormat`, a varnishncsa `-F` or an Envoy access-log format string:
+//! literal text between named fields. Apache and varnishncsa directives are
+//! named after the nginx variable that logs the same thing (`%h` ->
+//! `remote_addr`, `%>s` -> `status`), so that they share one vocabulary;
+//! Envoy's command operators are named after themselves (`%RESPONSE_CODE%`
+//! -> `response_code`, `%REQ(USER-AGENT)%` -> `req_user_agent`).
 
 use crate::ParseError;
+
+/// Envoy's default access-log format, as its documentation writes it
+/// (ending in the two characters `\n`, which [`Pattern::envoy`] drops).
+pub const ENVOY_DEFAULT: &str = r#"[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"\n"#;
+
+/// varnishncsa's default format (also what `%{Varnish:default_format}x` stands for).
+pub const VARNISH_DEFAULT: &str = r#"%h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i""#;
 
 /// A compiled pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +124,96 @@ impl Pattern {
             rest = chars.as_str();
         }
         b.lit(rest);
+        b.build()
+    }
+
+    /// Compiles an Envoy access-log format string of `%COMMAND%`,
+    /// `%COMMAND(ARG)%` and `%COMMAND(ARG):N%` operators (see
+    /// [`ENVOY_DEFAULT`]). Operators are named after themselves in lower
+    /// case (`%START_TIME%`, with or without a time format, is `start_time`);
+    /// header operators after the header (`%REQ(USER-AGENT)%` is
+    /// `req_user_agent`, `%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%` is `req_path`:
+    /// of alternatives the last is named; `%RESP(..)%` is `resp_..`,
+    /// `%TRAILER(..)%` `trailer_..`); operators that look a key up after
+    /// it too (`%DYNAMIC_METADATA(envoy.lb:canary)%` is
+    /// `dynamic_metadata_envoy_lb_canary`). A `:N` length limit changes
+    /// nothing, `%%` is a literal `%`, and the line end a format finishes
+    /// with (a newline, or the two characters `\n` as YAML and the
+    /// documentation write it) is dropped.
+    pub fn envoy(format: &str) -> Result<Pattern, String> {
+        let mut rest = format;
+        loop {
+            let trimmed = rest.trim_end_matches([' ', '\t', '\r']);
+            match trimmed.strip_suffix('\n').or_else(|| trimmed.strip_suffix("\\n")) {
+                Some(t) => rest = t,
+                None => break,
+            }
+        }
+        let mut b = PatternBuilder::default();
+        while let Some(i) = rest.find('%') {
+            b.lit(&rest[..i]);
+            let after = &rest[i + 1..];
+            if let Some(tail) = after.strip_prefix('%') {
+                b.lit("%");
+                rest = tail;
+                continue;
+            }
+            // Envoy's own grammar: `%[A-Z0-9_]+(\([^)]*\))?(:[0-9]+)?%`.
+            let n = after
+                .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                .unwrap_or(after.len());
+            let command = &after[..n];
+            if command.is_empty() {
+                return Err(format!(
+                    "a % without a command operator in Envoy format at {:?}",
+                    cut(&rest[i..])
+                ));
+            }
+            let mut tail = &after[n..];
+            let mut arg = None;
+            if let Some(t) = tail.strip_prefix('(') {
+                let end = t
+                    .find(')')
+                    .ok_or_else(|| format!("unclosed ( after %{command} in Envoy format"))?;
+                arg = Some(&t[..end]);
+                tail = &t[end + 1..];
+            }
+            if let Some(t) = tail.strip_prefix(':') {
+                let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+                if digits == 0 {
+                    return Err(format!("expected a length after : in %{command} in Envoy format"));
+                }
+                tail = &t[digits..];
+            }
+            let Some(tail) = tail.strip_prefix('%') else {
+                return Err(format!(
+                    "%{command} is not closed by a % in Envoy format at {:?}",
+                    cut(&rest[i..])
+                ));
+            };
+            b.var(&envoy_name(command, arg)?)?;
+            rest = tail;
+        }
+        b.lit(rest);
+        b.build()
+    }
+
+    /// Compiles a varnishncsa `-F` format (see [`VARNISH_DEFAULT`]): the
+    /// Apache-like directives varnishncsa knows (`%b %D %H %h %I %l %m %O %q
+    /// %r %s %t %T %U %u`, `%{X}i`, `%{X}o` with an optional `:first` or
+    /// `:last`, `%{X}t`, `%{s|ms|us}T`), named as [`Pattern::apache`] names
+    /// them, and the extended variables `%{X}x`: `Varnish:hitmiss`,
+    /// `Varnish:handling`, `Varnish:side` and `Varnish:vxid` as
+    /// `varnish_hitmiss` and so on, `Varnish:time_firstbyte` as
+    /// `time_firstbyte`, `VCL_Log:KEY` as `vcl_log_key`, `VSL:tag...` as
+    /// `vsl_tag...`, and `Varnish:default_format` as the fields of
+    /// [`VARNISH_DEFAULT`]. The escapes `\t` and `\n` are a tab and a
+    /// newline, `\` before any other character is that character, and a
+    /// newline at the end is dropped (varnishncsa ends every line itself).
+    pub fn varnish(format: &str) -> Result<Pattern, String> {
+        let mut b = PatternBuilder::default();
+        varnish_into(&mut b, format)?;
+        b.trim_line_end();
         b.build()
     }
 
@@ -285,6 +385,205 @@ fn apache_name(letter: char, arg: Option<&str>) -> Option<String> {
     })
 }
 
+/// Envoy operators whose argument is a time format or an option, not a
+/// key: they are named without it.
+const ENVOY_OPTION_ARGS: &[&str] = &[
+    "START_TIME",
+    "START_TIME_LOCAL",
+    "EMIT_TIME",
+    "EMIT_TIME_LOCAL",
+    "DOWNSTREAM_PEER_CERT_V_START",
+    "DOWNSTREAM_PEER_CERT_V_END",
+    "UPSTREAM_PEER_CERT_V_START",
+    "UPSTREAM_PEER_CERT_V_END",
+    "GRPC_STATUS",
+    "RESPONSE_CODE_DETAILS",
+    "REQUESTED_SERVER_NAME",
+    "PATH",
+    "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT",
+    "DOWNSTREAM_DIRECT_LOCAL_ADDRESS_WITHOUT_PORT",
+    "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT",
+    "DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT",
+    "COALESCE",
+];
+
+/// The field name of an Envoy operator.
+fn envoy_name(command: &str, arg: Option<&str>) -> Result<String, String> {
+    let header_prefix = match command {
+        "REQ" | "REQUEST_HEADER" | "REQ_WITHOUT_QUERY" => Some("req"),
+        "RESP" | "RESPONSE_HEADER" => Some("resp"),
+        "TRAILER" | "RESPONSE_TRAILER" => Some("trailer"),
+        _ => None,
+    };
+    if let Some(prefix) = header_prefix {
+        // `X?Y`: Y is logged when X is absent; Y names the field.
+        let header = arg
+            .and_then(|a| a.rsplit('?').next())
+            .map(normalise)
+            .unwrap_or_default();
+        if header.is_empty() {
+            return Err(format!(
+                "%{command}% needs a header name in Envoy format: %{command}(NAME)%"
+            ));
+        }
+        return Ok(format!("{prefix}_{header}"));
+    }
+    let lower = command.to_ascii_lowercase();
+    Ok(match arg {
+        Some(a) if !ENVOY_OPTION_ARGS.contains(&command) && !a.contains('%') && !normalise(a).is_empty() => {
+            format!("{lower}_{}", normalise(a))
+        }
+        _ => lower,
+    })
+}
+
+/// Lower-case ASCII letters and digits, with every run of anything else as
+/// one `_`, none at either end: `:METHOD` -> `method`, `X-Request-Id` ->
+/// `x_request_id`.
+fn normalise(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    if out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// Adds the pieces of a varnishncsa format to `b`.
+fn varnish_into(b: &mut PatternBuilder, format: &str) -> Result<(), String> {
+    let mut lit = String::new();
+    let mut rest = format;
+    while let Some(i) = rest.find(['%', '\\']) {
+        lit.push_str(&rest[..i]);
+        let mut after = rest[i + 1..].chars();
+        if rest.as_bytes()[i] == b'\\' {
+            match after.next() {
+                // varnishncsa keeps a backslash at the very end.
+                None => lit.push('\\'),
+                Some('t') => lit.push('\t'),
+                Some('n') => lit.push('\n'),
+                Some(c) => lit.push(c),
+            }
+            rest = after.as_str();
+            continue;
+        }
+        let d = after.as_str();
+        if let Some(tail) = d.strip_prefix('%') {
+            lit.push('%');
+            rest = tail;
+            continue;
+        }
+        b.lit(&lit);
+        lit.clear();
+        let (arg, tail) = match d.strip_prefix('{') {
+            Some(braced) => {
+                // Braces nest, as in `%{%{msec}}t`.
+                let mut depth = 1;
+                let end = braced
+                    .bytes()
+                    .position(|c| {
+                        match c {
+                            b'{' => depth += 1,
+                            b'}' => depth -= 1,
+                            _ => {}
+                        }
+                        depth == 0
+                    })
+                    .ok_or_else(|| format!("unclosed %{{ in varnishncsa format at {:?}", cut(d)))?;
+                (Some(&braced[..end]), &braced[end + 1..])
+            }
+            None => (None, d),
+        };
+        let mut chars = tail.chars();
+        let Some(letter) = chars.next() else {
+            return Err("varnishncsa format ends with a bare %".into());
+        };
+        rest = chars.as_str();
+        if (letter, arg) == ('x', Some("Varnish:default_format")) {
+            varnish_into(b, VARNISH_DEFAULT)?;
+            continue;
+        }
+        let name = varnish_name(letter, arg)?;
+        if letter == 't' && arg.is_none() {
+            b.lit("[");
+            b.var(&name)?;
+            b.lit("]");
+        } else {
+            b.var(&name)?;
+        }
+    }
+    lit.push_str(rest);
+    b.lit(&lit);
+    Ok(())
+}
+
+/// The field name of a varnishncsa directive.
+fn varnish_name(letter: char, arg: Option<&str>) -> Result<String, String> {
+    let unsupported = || {
+        format!(
+            "unsupported varnishncsa format directive %{}{letter}",
+            arg.map(|a| format!("{{{a}}}")).unwrap_or_default()
+        )
+    };
+    let name = match (letter, arg) {
+        ('b' | 'D' | 'H' | 'h' | 'I' | 'l' | 'm' | 'O' | 'q' | 'r' | 's' | 't' | 'T' | 'u' | 'U', None) => {
+            apache_name(letter, None)
+        }
+        ('i' | 'o', Some(h)) => {
+            let header = match h.split_once(':') {
+                Some((header, "first" | "last")) => header,
+                Some(_) => return Err(unsupported()),
+                None => h,
+            };
+            if header.is_empty() {
+                return Err(unsupported());
+            }
+            apache_name(letter, Some(header))
+        }
+        // varnishncsa's own epoch forms are written `%{%{msec}}t`.
+        ('t', Some(f)) => {
+            let inner = f.strip_prefix("%{").and_then(|f| f.strip_suffix('}')).unwrap_or(f);
+            apache_name('t', Some(inner))
+        }
+        ('T', Some("s" | "ms" | "us")) => apache_name('T', arg),
+        ('x', Some(x)) => Some(varnish_extended(x)?),
+        _ => None,
+    };
+    name.ok_or_else(unsupported)
+}
+
+/// The field name of a varnishncsa extended variable `%{X}x`.
+fn varnish_extended(x: &str) -> Result<String, String> {
+    let unknown = || format!("unknown varnishncsa extended variable %{{{x}}}x");
+    Ok(match x {
+        "Varnish:time_firstbyte" => "time_firstbyte".into(),
+        "Varnish:hitmiss" => "varnish_hitmiss".into(),
+        "Varnish:handling" => "varnish_handling".into(),
+        "Varnish:side" => "varnish_side".into(),
+        "Varnish:vxid" => "varnish_vxid".into(),
+        _ => {
+            let (prefix, key) = if let Some(key) = x.strip_prefix("VCL_Log:") {
+                ("vcl_log", key)
+            } else if let Some(tag) = x.strip_prefix("VSL:") {
+                ("vsl", tag)
+            } else {
+                return Err(unknown());
+            };
+            let key = normalise(key);
+            if key.is_empty() {
+                return Err(unknown());
+            }
+            format!("{prefix}_{key}")
+        }
+    })
+}
+
 fn cut(s: &str) -> &str {
     let mut end = s.len().min(30);
     while !s.is_char_boundary(end) {
@@ -328,6 +627,16 @@ impl PatternBuilder {
         self.pieces.push(Piece::Var(self.names.len(), quoted));
         self.names.push(unique);
         Ok(())
+    }
+
+    /// Drops the line end (and blanks before it) that a format ends with.
+    fn trim_line_end(&mut self) {
+        if let Some(Piece::Lit(l)) = self.pieces.last_mut() {
+            l.truncate(l.trim_end_matches([' ', '\t', '\r', '\n']).len());
+            if l.is_empty() {
+                self.pieces.pop();
+            }
+        }
     }
 
     fn build(mut self) -> Result<Pattern, String> {
@@ -471,5 +780,322 @@ mod tests {
         assert_eq!(texts(&p, "1.2.3.4 [x]").unwrap(), vec!["1.2.3.4", "x"]);
         let p = Pattern::nginx(r#""$request" "#).unwrap();
         assert_eq!(texts(&p, r#""GET / HTTP/1.1" "#).unwrap(), vec!["GET / HTTP/1.1"]);
+    }
+
+    /// Lines copied from tests/data/real/envoy (Elastic's test logs).
+    #[test]
+    fn envoy_default_format_matches_real_lines() {
+        let p = Pattern::envoy(ENVOY_DEFAULT).unwrap();
+        assert_eq!(
+            p.names(),
+            [
+                "start_time",
+                "req_method",
+                "req_path",
+                "protocol",
+                "response_code",
+                "response_flags",
+                "bytes_received",
+                "bytes_sent",
+                "duration",
+                "resp_x_envoy_upstream_service_time",
+                "req_x_forwarded_for",
+                "req_user_agent",
+                "req_x_request_id",
+                "req_authority",
+                "upstream_host",
+            ]
+        );
+        assert_eq!(
+            texts(
+                &p,
+                r#"[2019-04-08T16:16:55.931Z] "GET /service/1 HTTP/1.1" 200 - 0 89 5 4 "-" "curl/7.54.0" "eac4a9b8-5be2-4a5a-9f1c-9c3a7b8b3f7a" "localhost:8000" "172.18.0.3:80""#
+            )
+            .unwrap(),
+            vec![
+                "2019-04-08T16:16:55.931Z",
+                "GET",
+                "/service/1",
+                "HTTP/1.1",
+                "200",
+                "-",
+                "0",
+                "89",
+                "5",
+                "4",
+                "-",
+                "curl/7.54.0",
+                "eac4a9b8-5be2-4a5a-9f1c-9c3a7b8b3f7a",
+                "localhost:8000",
+                "172.18.0.3:80"
+            ]
+        );
+        assert_eq!(
+            texts(
+                &p,
+                r#"[2020-01-01T00:00:00.000Z] "- - -" 0 - 123 456 7 - "-" "-" "-" "-" "10.0.0.1:5432""#
+            )
+            .unwrap(),
+            vec![
+                "2020-01-01T00:00:00.000Z",
+                "-",
+                "-",
+                "-",
+                "0",
+                "-",
+                "123",
+                "456",
+                "7",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "10.0.0.1:5432"
+            ]
+        );
+        let t = texts(
+            &p,
+            r#"[2019-04-11T00:31:55.439Z] "GET /elastic HTTP/1.1" 404 NR 0 0 0 - "172.17.0.3" "curl/7.59.0" "58436667-bf70-4fd0-9fe9-cdadadecfd55" "192.168.99.107:30901" "-""#,
+        )
+        .unwrap();
+        assert_eq!((t[5], t[10], t[14]), ("NR", "172.17.0.3", "-"));
+        let t = texts(
+            &p,
+            r#"[2019-04-06T06:20:05.972Z] "- - -" 0 UF,URX 0 0 0 - "-" "-" "-" "-" "127.0.0.1:9200""#,
+        )
+        .unwrap();
+        assert_eq!(t[5], "UF,URX");
+        // Ambassador writes the same format after `ACCESS `.
+        let p = Pattern::envoy(&format!("ACCESS {ENVOY_DEFAULT}")).unwrap();
+        let t = texts(
+            &p,
+            r#"ACCESS [2024-04-25T17:51:55.294Z] "GET /backend/ HTTP/1.1" 200 - 0 141 0 0 "192.168.0.9" "curl/8.4.0" "b7ba9b4c-f4b7-47c2-9718-c23aa1465f49" "localhost:9001" "192.168.96.113:80""#,
+        )
+        .unwrap();
+        assert_eq!(
+            (t[0], t[2], t[14]),
+            ("2024-04-25T17:51:55.294Z", "/backend/", "192.168.96.113:80")
+        );
+        // The default format's line end may be a real newline too.
+        let real_newline = ENVOY_DEFAULT.replace("\\n", "\n");
+        assert_eq!(
+            Pattern::envoy(&real_newline).unwrap(),
+            Pattern::envoy(ENVOY_DEFAULT).unwrap()
+        );
+    }
+
+    #[test]
+    fn envoy_operator_names() {
+        let names = |f: &str| Pattern::envoy(f).map(|p| p.names().to_vec());
+        assert_eq!(
+            names("%START_TIME(%Y-%m-%dT%H:%M:%S%z)% %START_TIME(%s.%3f)% %DOWNSTREAM_REMOTE_ADDRESS%").unwrap(),
+            ["start_time", "start_time_2", "downstream_remote_address"]
+        );
+        assert_eq!(
+            names("%REQ(:METHOD)% %REQ(USER-AGENT):10% %RESP(Content-Type)% %TRAILER(grpc-status)% %REQUEST_HEADER(X-B3-TraceId)%")
+                .unwrap(),
+            ["req_method", "req_user_agent", "resp_content_type", "trailer_grpc_status", "req_x_b3_traceid"]
+        );
+        assert_eq!(
+            names("%DYNAMIC_METADATA(envoy.lb:canary)% %FILTER_STATE(my.key:PLAIN):20% %ENVIRONMENT(HOSTNAME)% %CEL(request.headers['x-id'])%")
+                .unwrap(),
+            [
+                "dynamic_metadata_envoy_lb_canary",
+                "filter_state_my_key_plain",
+                "environment_hostname",
+                "cel_request_headers_x_id"
+            ]
+        );
+        assert_eq!(
+            names("%GRPC_STATUS(NUMBER)% %PATH(NQ:ORIG)% %RESPONSE_CODE_DETAILS(ALLOW_WHITESPACES)% %DURATION:5%")
+                .unwrap(),
+            ["grpc_status", "path", "response_code_details", "duration"]
+        );
+        // Literal percents, and the line end in its two spellings.
+        let p = Pattern::envoy("%%%RESPONSE_CODE% 100%% %DURATION%\\n").unwrap();
+        assert_eq!(p.names(), ["response_code", "duration"]);
+        assert_eq!(texts(&p, "%200 100% 5").unwrap(), vec!["200", "5"]);
+        assert_eq!(
+            Pattern::envoy("%DURATION% \n").unwrap(),
+            Pattern::envoy("%DURATION%").unwrap()
+        );
+        for (bad, why) in [
+            ("%", "a % without a command operator"),
+            ("100% %DURATION%", "a % without a command operator"),
+            ("%duration%", "a % without a command operator"),
+            ("%DURATION", "%DURATION is not closed by a %"),
+            ("%DURATION %", "%DURATION is not closed by a %"),
+            ("%REQ(X%", "unclosed ( after %REQ"),
+            ("%REQ()%", "%REQ% needs a header name"),
+            ("%RESP%", "%RESP% needs a header name"),
+            ("%REQ(A):%", "expected a length after :"),
+            ("%A%%B%", "nothing between them"),
+            ("just text", "no fields"),
+        ] {
+            let e = Pattern::envoy(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    /// Lines copied from tests/data/real/varnish (varnishevent's
+    /// varnishncsa 7.1.1 output and the Varnish book).
+    #[test]
+    fn varnish_default_format_matches_real_lines() {
+        let p = Pattern::varnish(VARNISH_DEFAULT).unwrap();
+        let apache = Pattern::apache(VARNISH_DEFAULT).unwrap();
+        assert_eq!(p, apache);
+        assert_eq!(
+            p.names(),
+            [
+                "remote_addr",
+                "remote_ident",
+                "remote_user",
+                "time_local",
+                "request",
+                "status",
+                "body_bytes_sent",
+                "http_referer",
+                "http_user_agent"
+            ]
+        );
+        assert_eq!(
+            texts(
+                &p,
+                r#"127.0.0.1 - - [08/Dec/2016:08:24:13 +0000] "GET http://127.0.0.1/varnish-4.1.0/ HTTP/1.1" 200 7490 "-" "httperf/0.9.0""#
+            )
+            .unwrap(),
+            vec![
+                "127.0.0.1",
+                "-",
+                "-",
+                "08/Dec/2016:08:24:13 +0000",
+                "GET http://127.0.0.1/varnish-4.1.0/ HTTP/1.1",
+                "200",
+                "7490",
+                "-",
+                "httperf/0.9.0"
+            ]
+        );
+        let t = texts(
+            &p,
+            r#"::1 - - [18/Dec/2015:14:23:33 +0000] "GET http://localhost/?12592 HTTP/1.1" 200 3092 "-" "HTTPie/0.8.0""#,
+        )
+        .unwrap();
+        assert_eq!((t[0], t[6]), ("::1", "3092"));
+        // The extended file's format: the default, then more.
+        let p = Pattern::varnish(
+            "%{Varnish:default_format}x %D %T %{Varnish:hitmiss}x %{Varnish:handling}x %{Varnish:time_firstbyte}x\\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.names()[9..],
+            [
+                "request_time_us",
+                "request_time",
+                "varnish_hitmiss",
+                "varnish_handling",
+                "time_firstbyte"
+            ]
+        );
+        let t = texts(
+            &p,
+            r#"127.0.0.1 - - [08/Dec/2016:08:24:13 +0000] "GET http://127.0.0.1/varnish-4.1.0/ HTTP/1.1" 200 7490 "-" "httperf/0.9.0" 365 0 miss miss 0.000343"#,
+        )
+        .unwrap();
+        assert_eq!(t[9..], ["365", "0", "miss", "miss", "0.000343"]);
+    }
+
+    #[test]
+    fn varnish_directives() {
+        let names = |f: &str| Pattern::varnish(f).map(|p| p.names().to_vec());
+        assert_eq!(
+            names("%b %D %H %h %I %l %m %O %q %r %s %t %T %U %u").unwrap(),
+            [
+                "body_bytes_sent",
+                "request_time_us",
+                "server_protocol",
+                "remote_addr",
+                "request_length",
+                "remote_ident",
+                "request_method",
+                "bytes_sent",
+                "query_string",
+                "request",
+                "status",
+                "time_local",
+                "request_time",
+                "uri",
+                "remote_user"
+            ]
+        );
+        assert_eq!(
+            names("%{X-Forwarded-For:first}i %{Host:last}i %{Cache-Control}o %{ms}T %{us}T %{s}T").unwrap(),
+            [
+                "http_x_forwarded_for",
+                "http_host",
+                "sent_http_cache_control",
+                "request_time_ms",
+                "request_time_us",
+                "request_time"
+            ]
+        );
+        assert_eq!(
+            names("%{%{msec}}t %{%d/%b/%Y:%H:%M:%S}t %{%{sec}}t").unwrap(),
+            ["msec_epoch", "time_formatted", "time_formatted_2"]
+        );
+        assert_eq!(
+            names("%{Varnish:side}x %{VCL_Log:Cache-Key}x %{VSL:Timestamp:Resp[2]}x %{VSL:ReqAcct[5]}x").unwrap(),
+            [
+                "varnish_side",
+                "vcl_log_cache_key",
+                "vsl_timestamp_resp_2",
+                "vsl_reqacct_5"
+            ]
+        );
+        // Escapes: a tab, a quote that opens a quoted field, a literal percent.
+        let p = Pattern::varnish("%h\\t\\\"%{User-agent}i\\\" 100\\%%% %s\\n").unwrap();
+        assert_eq!(
+            p.pieces().collect::<Vec<_>>(),
+            vec![
+                PatternPiece::Field { quoted: false },
+                PatternPiece::Lit("\t\""),
+                PatternPiece::Field { quoted: true },
+                PatternPiece::Lit("\" 100%% "),
+                PatternPiece::Field { quoted: false },
+            ]
+        );
+        assert_eq!(
+            texts(&p, "1.2.3.4\t\"curl/8\" 100%% 200").unwrap(),
+            vec!["1.2.3.4", "curl/8", "200"]
+        );
+        assert_eq!(
+            Pattern::varnish("%h %s\\").unwrap().pieces().last(),
+            Some(PatternPiece::Lit("\\"))
+        );
+        for (bad, why) in [
+            ("%a", "unsupported varnishncsa format directive %a"),
+            ("%>s", "unsupported varnishncsa format directive %>"),
+            ("%{Referer}", "varnishncsa format ends with a bare %"),
+            ("%", "varnishncsa format ends with a bare %"),
+            (
+                "%{Referer:middle}i",
+                "unsupported varnishncsa format directive %{Referer:middle}i",
+            ),
+            ("%{:first}i", "unsupported"),
+            ("%{h}T", "unsupported varnishncsa format directive %{h}T"),
+            (
+                "%{Varnish:bogus}x",
+                "unknown varnishncsa extended variable %{Varnish:bogus}x",
+            ),
+            ("%{VCL_Log:}x", "unknown varnishncsa extended variable"),
+            ("%{Other}x", "unknown varnishncsa extended variable"),
+            ("%{%{msec}t", "unclosed %{"),
+            ("%h%u", "nothing between them"),
+            ("\\t\\n", "no fields"),
+        ] {
+            let e = Pattern::varnish(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 }

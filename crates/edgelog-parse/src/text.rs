@@ -162,7 +162,8 @@ pub fn plus_to_space(s: &str) -> Cow<'_, str> {
     }
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
+/// English month abbreviations, as CLF and syslog times write them.
+pub(crate) const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 

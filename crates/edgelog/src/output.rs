@@ -194,6 +194,47 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Lists (`forwarded_for`) as the text a log writes them in (`a, b`): CSV
+/// has no nested values.
+pub fn flat_lists(batch: &RecordBatch) -> arrow::error::Result<RecordBatch> {
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::List(_)))
+    {
+        return Ok(batch.clone());
+    }
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        if !matches!(col.data_type(), DataType::List(_)) {
+            columns.push(col.clone());
+            fields.push(field.clone());
+            continue;
+        }
+        let list = col.as_list::<i32>();
+        let text: StringArray = (0..list.len())
+            .map(|i| {
+                if list.is_null(i) {
+                    return Ok(None);
+                }
+                let items = arrow::compute::cast(&list.value(i), &DataType::Utf8)?;
+                let items = items.as_string::<i32>();
+                Ok(Some(items.iter().flatten().collect::<Vec<_>>().join(", ")))
+            })
+            .collect::<arrow::error::Result<_>>()?;
+        columns.push(Arc::new(text) as ArrayRef);
+        fields.push(Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8)));
+    }
+    let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+    RecordBatch::try_new_with_options(
+        schema,
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+}
+
 /// Text made safe for a terminal or a Markdown cell: control characters
 /// (escape sequences from a log line, line breaks inside a value) are shown
 /// as `?`, so a value cannot break the table or drive the terminal.
@@ -246,11 +287,12 @@ pub async fn write_stream(
             while let Some(batch) = stream.next().await {
                 let batch = batch?;
                 rows += batch.num_rows() as u64;
-                w.write(&batch).context("cannot write CSV")?;
+                w.write(&flat_lists(&batch)?).context("cannot write CSV")?;
                 wrote = true;
             }
             if !wrote {
-                w.write(&RecordBatch::new_empty(schema)).context("cannot write CSV")?;
+                w.write(&flat_lists(&RecordBatch::new_empty(schema))?)
+                    .context("cannot write CSV")?;
             }
             w.into_inner().flush()?;
         }

@@ -26,6 +26,9 @@ pub enum Ty {
     Time,
     /// Flags.
     Bool,
+    /// A list of texts, written comma-separated in the line
+    /// (`X-Forwarded-For`).
+    List,
 }
 
 impl Ty {
@@ -40,6 +43,7 @@ impl Ty {
             Ty::F64 => DataType::Float64,
             Ty::Time => DataType::Timestamp(TimeUnit::Millisecond, Some(tz.into())),
             Ty::Bool => DataType::Boolean,
+            Ty::List => DataType::List(std::sync::Arc::new(Field::new_list_field(DataType::Utf8, true))),
         }
     }
 
@@ -53,6 +57,7 @@ impl Ty {
             Ty::F64 => "a number",
             Ty::Time => "a timestamp",
             Ty::Bool => "true or false",
+            Ty::List => "a comma-separated list",
         }
     }
 }

@@ -9,11 +9,11 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use edgelog_parse::ParseError;
-use edgelog_parse::pattern::{Matched, Pattern};
+use edgelog_parse::pattern::{ENVOY_DEFAULT, Matched, Pattern, VARNISH_DEFAULT};
 use edgelog_parse::text::unescape;
 use regex::Regex;
 
-use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val};
+use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val, first_address, strip_port};
 use super::spec::Sampled;
 
 /// The type of an nginx variable (or the Apache directive named after it).
@@ -26,10 +26,29 @@ pub fn nginx_type(name: &str) -> Ty {
         | "bytes_transferred"
         | "request_time_us"
         | "request_time_ms"
+        | "request_count"
         | "connection_requests" => Ty::U64,
-        "request_time" | "msec" | "msec_epoch" => Ty::F64,
-        "time_local" | "time_iso8601" | "@timestamp" => Ty::Time,
-        "upstream_cache_status" | "scheme" | "request_method" | "server_protocol" => Ty::Dict,
+        // Envoy command operators (`%RESPONSE_CODE%` -> response_code) and varnishncsa's `%{Varnish:...}x`.
+        "response_code" => Ty::U16,
+        "bytes_received"
+        | "duration"
+        | "request_duration"
+        | "response_duration"
+        | "response_tx_duration"
+        | "resp_x_envoy_upstream_service_time"
+        | "varnish_vxid" => Ty::U64,
+        "request_time" | "msec" | "msec_epoch" | "time_firstbyte" => Ty::F64,
+        "time_local" | "time_iso8601" | "@timestamp" | "start_time" => Ty::Time,
+        "upstream_cache_status"
+        | "scheme"
+        | "request_method"
+        | "server_protocol"
+        | "response_flags"
+        | "protocol"
+        | "upstream_cluster"
+        | "varnish_hitmiss"
+        | "varnish_handling"
+        | "varnish_side" => Ty::Dict,
         _ => Ty::Str,
     }
 }
@@ -54,6 +73,9 @@ fn nginx_doc(name: &str) -> String {
         "server_name" => "virtual host".into(),
         "server_port" => "server port".into(),
         "upstream_cache_status" => "cache result".into(),
+        "request_count" => "requests Traefik received since it started".into(),
+        "router_name" => "Traefik router that took the request".into(),
+        "server_url" => "Traefik backend (service) URL the request went to".into(),
         n if n.starts_with("http_") => format!("request header {}", &n[5..]),
         n => format!("${n}"),
     }
@@ -102,24 +124,33 @@ impl NginxCanon {
                 "msec_epoch",
                 "timestamp",
                 "time",
+                "start_time",
             ]
             .iter()
             .filter_map(|c| names.iter().position(|n| n == c))
             .collect(),
-            host: find(&["host", "http_host", "server_name"]),
-            client_ip: find(&["remote_addr", "client_ip", "realip_remote_addr"]),
+            host: find(&["host", "http_host", "server_name", "req_authority", "req_host"]),
+            client_ip: find(&[
+                "remote_addr",
+                "client_ip",
+                "realip_remote_addr",
+                "downstream_remote_address",
+                "downstream_direct_remote_address",
+                // Envoy's default format logs no client address but this.
+                "req_x_forwarded_for",
+            ]),
             request: find(&["request"]),
-            method: find(&["request_method", "method"]),
-            uri: find(&["request_uri", "uri"]),
+            method: find(&["request_method", "method", "req_method"]),
+            uri: find(&["request_uri", "uri", "req_path"]),
             args: find(&["args", "query_string"]),
             protocol: find(&["server_protocol", "protocol"]),
-            status: find(&["status"]),
+            status: find(&["status", "response_code"]),
             bytes: find(&["bytes_sent", "body_bytes_sent"]),
-            cache: find(&["upstream_cache_status", "cache_status", "x_cache"]),
-            referer: find(&["http_referer", "http_referrer", "referer"]),
-            user_agent: find(&["http_user_agent", "user_agent"]),
+            cache: find(&["upstream_cache_status", "cache_status", "x_cache", "varnish_hitmiss"]),
+            referer: find(&["http_referer", "http_referrer", "referer", "req_referer"]),
+            user_agent: find(&["http_user_agent", "user_agent", "req_user_agent"]),
             secs: find(&["request_time"]),
-            millis: find(&["request_time_ms"]),
+            millis: find(&["request_time_ms", "duration"]),
             micros: find(&["request_time_us"]),
         }
     }
@@ -135,8 +166,17 @@ impl NginxCanon {
             Val::Str(s) => super::generic::parse_any_time(s),
             _ => None,
         });
-        c.host = get(&self.host).and_then(Val::cow);
-        c.client_ip = get(&self.client_ip).and_then(Val::cow);
+        // `$http_host` and Envoy's `:authority` may carry a port.
+        c.host = get(&self.host).and_then(Val::cow).map(|h| match h {
+            Cow::Borrowed(s) => Cow::Borrowed(strip_port(s)),
+            Cow::Owned(s) => Cow::Owned(strip_port(&s).to_string()),
+        });
+        // The first of an X-Forwarded-For list, without a port (Envoy's
+        // `%DOWNSTREAM_REMOTE_ADDRESS%` is `10.0.0.1:5678`).
+        c.client_ip = get(&self.client_ip).and_then(Val::cow).map(|ip| match ip {
+            Cow::Borrowed(s) => Cow::Borrowed(strip_port(first_address(s))),
+            Cow::Owned(s) => Cow::Owned(strip_port(first_address(&s)).to_string()),
+        });
         if let Some(Val::Str(r)) = get(&self.request) {
             match r {
                 Cow::Borrowed(s) => c.request_line(s),
@@ -176,8 +216,17 @@ struct Preset {
     name: &'static str,
     description: &'static str,
     format: &'static str,
+    /// Shorter formats of the same family (prefixes of `format`, longest
+    /// first) whose lines are read too, the missing columns NULL: servers
+    /// write common lines among combined ones (a request that timed out
+    /// before its headers, a changed `LogFormat`).
+    fallbacks: &'static [&'static str],
     rank: u32,
 }
+
+/// The combined format cut after the body bytes: a common line as the
+/// combined family writes it.
+const COMBINED_COMMON: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent"#;
 
 const COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
 
@@ -186,6 +235,7 @@ const PRESETS: &[Preset] = &[
         name: "combined",
         description: "nginx/Apache combined: host - user [time] \"request\" status bytes \"referer\" \"agent\"",
         format: COMBINED,
+        fallbacks: &[COMBINED_COMMON],
         rank: 50,
     },
     Preset {
@@ -195,6 +245,7 @@ const PRESETS: &[Preset] = &[
             r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
             r#" "$http_x_forwarded_for""#
         ),
+        fallbacks: &[COMBINED, COMBINED_COMMON],
         rank: 52,
     },
     Preset {
@@ -204,6 +255,7 @@ const PRESETS: &[Preset] = &[
             r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
             r#" $request_time"#
         ),
+        fallbacks: &[COMBINED, COMBINED_COMMON],
         rank: 51,
     },
     Preset {
@@ -213,18 +265,61 @@ const PRESETS: &[Preset] = &[
             r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
             r#" $request_time_us"#
         ),
+        fallbacks: &[COMBINED, COMBINED_COMMON],
         rank: 51,
     },
     Preset {
         name: "vhost_combined",
         description: "Apache vhost_combined: vhost:port + combined (%O bytes)",
         format: r#"$server_name:$server_port $remote_addr - $remote_user [$time_local] "$request" $status $bytes_sent "$http_referer" "$http_user_agent""#,
+        fallbacks: &[
+            r#"$server_name:$server_port $remote_addr - $remote_user [$time_local] "$request" $status $bytes_sent"#,
+        ],
         rank: 55,
+    },
+    Preset {
+        name: "traefik",
+        description: "Traefik CLF: combined + request count, \"router\", \"backend URL\" and duration in ms (`2ms`)",
+        format: concat!(
+            r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
+            r#" $request_count "$router_name" "$server_url" ${request_time_ms}ms"#
+        ),
+        // Traefik 1.x wrote an absent referer as a bare `-`; plain combined
+        // and common lines turn up in its files too.
+        fallbacks: &[
+            concat!(
+                r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent $http_referer "$http_user_agent""#,
+                r#" $request_count "$router_name" "$server_url" ${request_time_ms}ms"#
+            ),
+            COMBINED,
+            COMBINED_COMMON,
+        ],
+        rank: 56,
+    },
+    Preset {
+        name: "envoy",
+        description: "Envoy's default access log format (also TCP lines \"- - -\"); envoy:'FORMAT' for others",
+        format: ENVOY_DEFAULT,
+        // Ambassador writes Envoy's lines after `ACCESS `.
+        fallbacks: &[concat!(
+            "ACCESS ",
+            r#"[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%""#
+        )],
+        rank: 60,
+    },
+    Preset {
+        name: "varnish",
+        description: "varnishncsa's default format (the combined format: such files detect as combined); \
+                      varnish:'-F FORMAT' for others",
+        format: VARNISH_DEFAULT,
+        fallbacks: &[],
+        rank: 45,
     },
     Preset {
         name: "common",
         description: "NCSA/Apache common log format: host ident user [time] \"request\" status bytes",
         format: r#"$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent"#,
+        fallbacks: &[],
         rank: 40,
     },
 ];
@@ -234,8 +329,14 @@ pub fn presets() -> Vec<Arc<dyn TextRules>> {
     PRESETS
         .iter()
         .filter_map(|p| {
-            let pattern = Pattern::nginx(p.format).ok()?;
-            Some(Arc::new(PatternRules::new(p.name, p.description.to_string(), pattern, p.rank)) as Arc<dyn TextRules>)
+            let compile = match p.name {
+                "envoy" => Pattern::envoy,
+                "varnish" => Pattern::varnish,
+                _ => Pattern::nginx,
+            };
+            let mut rules = PatternRules::new(p.name, p.description.to_string(), compile(p.format).ok()?, p.rank);
+            rules.fallbacks = p.fallbacks.iter().filter_map(|f| compile(f).ok()).collect();
+            Some(Arc::new(rules) as Arc<dyn TextRules>)
         })
         .collect()
 }
@@ -248,6 +349,9 @@ pub struct PatternRules {
     name: &'static str,
     description: String,
     pattern: Pattern,
+    /// Shorter patterns whose names are a prefix of `pattern`'s, tried in
+    /// order when it does not match (see `Preset::fallbacks`).
+    fallbacks: Vec<Pattern>,
     cols: Vec<NativeCol>,
     rank: u32,
 }
@@ -261,6 +365,7 @@ impl PatternRules {
             name,
             description,
             pattern,
+            fallbacks: Vec::new(),
             rank,
         }
     }
@@ -273,6 +378,24 @@ impl PatternRules {
         Ok(PatternRules::new(
             "nginx",
             format!("nginx log_format {format}"),
+            pattern,
+            100,
+        ))
+    }
+
+    /// A user's Envoy access-log format (`%COMMAND%` operators).
+    pub fn from_envoy(text: &str) -> Result<Self, String> {
+        let pattern = Pattern::envoy(text).map_err(|e| format!("bad Envoy format: {e}"))?;
+        Ok(PatternRules::new("envoy", format!("Envoy format {text}"), pattern, 100))
+    }
+
+    /// A user's varnishncsa `-F` format.
+    pub fn from_varnish(text: &str) -> Result<Self, String> {
+        let format = text.trim().strip_prefix("-F").unwrap_or(text).trim();
+        let pattern = Pattern::varnish(format).map_err(|e| format!("bad varnishncsa format: {e}"))?;
+        Ok(PatternRules::new(
+            "varnish",
+            format!("varnishncsa -F {format}"),
             pattern,
             100,
         ))
@@ -362,6 +485,7 @@ impl TextRules for PatternRules {
             name: self.name,
             description: self.description.clone(),
             pattern: self.pattern.clone(),
+            fallbacks: self.fallbacks.clone(),
             cols: self.cols.clone(),
             rank: self.rank,
         }))
@@ -369,16 +493,21 @@ impl TextRules for PatternRules {
     fn parser(&self) -> Box<dyn RowParser> {
         Box::new(PatternParser {
             pattern: self.pattern.clone(),
+            fallbacks: self.fallbacks.clone(),
             cols: self.cols.clone(),
             canon: NginxCanon::new(self.pattern.names()),
+            partial: 0,
         })
     }
 }
 
 struct PatternParser {
     pattern: Pattern,
+    fallbacks: Vec<Pattern>,
     cols: Vec<NativeCol>,
     canon: NginxCanon,
+    /// Rows read by a fallback pattern.
+    partial: usize,
 }
 
 impl RowParser for PatternParser {
@@ -390,17 +519,38 @@ impl RowParser for PatternParser {
         _unknown: &mut dyn FnMut(&str),
     ) -> Result<bool, ParseError> {
         let mut matched: Vec<Matched<'a>> = Vec::with_capacity(self.cols.len());
-        self.pattern.matches(line, &mut matched)?;
+        let mut partial = false;
+        // When a shorter form of the family matched, an error is still the
+        // full format's: that is the line's shape the user knows.
+        let mut full_error = None;
+        if let Err(e) = self.pattern.matches(line, &mut matched) {
+            let Some(f) = self.fallbacks.iter().find(|f| f.matches(line, &mut matched).is_ok()) else {
+                return Err(e);
+            };
+            if f.names().len() < self.cols.len() {
+                // Counted once its values are read too (below).
+                partial = true;
+            }
+            full_error = Some(e);
+        }
         for ((m, col), slot) in matched.iter().zip(&self.cols).zip(vals.iter_mut()) {
             let text = if m.quoted {
                 unescape(m.text)
             } else {
                 Cow::Borrowed(m.text)
             };
-            *slot = Val::parse(col.ty, text, &col.name)?;
+            *slot = match Val::parse(col.ty, text, &col.name) {
+                Ok(v) => v,
+                Err(e) => return Err(full_error.unwrap_or(e)),
+            };
         }
+        self.partial += usize::from(partial);
         self.canon.fill(vals, canon);
         Ok(true)
+    }
+
+    fn partial_rows(&self) -> usize {
+        self.partial
     }
 }
 

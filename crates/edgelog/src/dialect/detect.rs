@@ -43,6 +43,9 @@ pub struct Candidate {
     pub rows: usize,
     /// Lines that did not parse.
     pub errors: usize,
+    /// Of the rows, lines read in a shorter form of the dialect (common
+    /// lines read as combined).
+    pub partial: usize,
     /// Its rank.
     pub rank: u32,
     /// The first error, for the evidence.
@@ -93,7 +96,10 @@ impl Verdict {
 /// The top-level keys of the JSON objects among `lines`.
 fn json_keys(lines: &[String]) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
-    for l in lines.iter().filter(|l| l.trim_start().starts_with('{')) {
+    for l in lines.iter().map(|l| super::jsonl::json_start(l)) {
+        if !l.trim_start().starts_with('{') {
+            continue;
+        }
         if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(l) {
             seen.extend(m.keys().cloned());
         }
@@ -128,7 +134,10 @@ fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String], seen: &BTreeSet<String>) 
     let (mut errors, mut first_error) = (0, None);
     for (i, line) in lines.iter().enumerate() {
         let r: Result<(), ParseError> = decoder.push_line(line.trim_end_matches('\r'), i as u64 + 1, &mut |_| {});
-        if let Err(e) = r {
+        // A `#` line no dialect reads is a comment, not evidence against it.
+        if let Err(e) = r
+            && !line.starts_with('#')
+        {
             errors += 1;
             first_error.get_or_insert((i + 1, e.to_string()));
         }
@@ -138,6 +147,7 @@ fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String], seen: &BTreeSet<String>) 
         // More than a quarter of the keys unknown: not this dialect.
         rows: if foreign > 0.25 { 0 } else { decoder.len() },
         errors,
+        partial: decoder.partial_rows(),
         rank: d.rank(),
         first_error,
     };
@@ -173,7 +183,17 @@ pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Resul
     // one because the specific one rightly rejects a bad value.
     let most = tried.iter().map(|(_, c)| c.rows).max().unwrap_or(0);
     tried.retain(|(_, c)| c.rows * 10 >= most * 8);
-    tried.sort_by_key(|(_, c)| std::cmp::Reverse((c.rank, c.rows)));
+    // A family member that reads most lines whole beats one that reads
+    // them only in its shorter form: a common file is `common`, though
+    // `combined` reads its lines too (referer and agent NULL), and a file
+    // of combined lines with a few common ones among them is `combined`.
+    // When none reads them whole, the one with the most whole lines.
+    let whole_rows = |c: &Candidate| c.rows - c.partial.min(c.rows);
+    let whole = |c: &Candidate| whole_rows(c) * 10 >= most * 8;
+    tried.sort_by_key(|(_, c)| {
+        let w = whole(c);
+        std::cmp::Reverse((w, if w { 0 } else { whole_rows(c) }, c.rank, c.rows))
+    });
     let Some((best, top)) = tried.first().cloned() else {
         let first = lines.first().map(|l| cut(l)).unwrap_or_default();
         return Err(NoVerdict::Unreadable(format!(
@@ -183,7 +203,7 @@ pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Resul
     };
     let tied: Vec<&'static str> = tried
         .iter()
-        .filter(|(_, c)| c.rows == top.rows && c.rank == top.rank)
+        .filter(|(_, c)| c.rows == top.rows && c.rank == top.rank && whole_rows(c) == whole_rows(&top))
         .map(|(_, c)| c.name)
         .collect();
     if tied.len() > 1 {

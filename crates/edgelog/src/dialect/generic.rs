@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringArray,
+    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, RecordBatch, RecordBatchOptions, StringArray,
     StringBuilder, StringDictionaryBuilder, TimestampMillisecondBuilder, UInt16Builder, UInt64Builder,
 };
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
@@ -92,7 +92,7 @@ impl<'a> Val<'a> {
         let t = text.as_ref();
         let bad = || ParseError::bad_column(col, t, ty.expected());
         Ok(match ty {
-            Ty::Str | Ty::Dict => Val::Str(text),
+            Ty::Str | Ty::Dict | Ty::List => Val::Str(text),
             Ty::U16 => Val::U64(u64::from(t.parse::<u16>().map_err(|_| bad())?)),
             Ty::U64 => Val::U64(t.parse::<u64>().map_err(|_| bad())?),
             Ty::I64 => Val::I64(t.parse::<i64>().map_err(|_| bad())?),
@@ -121,22 +121,33 @@ impl<'a> Val<'a> {
             J::String(s) => Val::parse(ty, Cow::Owned(s.clone()), col),
             J::Bool(b) => match ty {
                 Ty::Bool => Ok(Val::Bool(*b)),
-                Ty::Str | Ty::Dict => Ok(Val::Str(Cow::Owned(b.to_string()))),
+                Ty::Str | Ty::Dict | Ty::List => Ok(Val::Str(Cow::Owned(b.to_string()))),
                 _ => Err(ParseError::bad_column(col, &b.to_string(), ty.expected())),
             },
             J::Number(n) => {
                 let bad = || ParseError::bad_column(col, &n.to_string(), ty.expected());
                 Ok(match ty {
-                    Ty::Str | Ty::Dict => Val::Str(Cow::Owned(n.to_string())),
+                    Ty::Str | Ty::Dict | Ty::List => Val::Str(Cow::Owned(n.to_string())),
                     Ty::U16 => Val::U64(u64::from(
                         n.as_u64().and_then(|v| u16::try_from(v).ok()).ok_or_else(bad)?,
                     )),
                     Ty::U64 => Val::U64(n.as_u64().ok_or_else(bad)?),
                     Ty::I64 => Val::I64(n.as_i64().ok_or_else(bad)?),
                     Ty::F64 => Val::F64(n.as_f64().ok_or_else(bad)?),
-                    Ty::Time => match n.as_i64() {
-                        Some(i) => Val::Time(epoch_int_ms(i)),
-                        None => Val::Time(parse_epoch_auto(&n.to_string()).ok_or_else(bad)?),
+                    Ty::Time => match (n.as_i64(), n.as_f64()) {
+                        (Some(i), _) => Val::Time(epoch_int_ms(i)),
+                        // A fraction: seconds (`1646861401.524`, Caddy's `ts`)
+                        // or a larger unit written with `.0`, told by magnitude.
+                        (None, Some(f)) if f.is_finite() => {
+                            let ms = match f.abs() {
+                                a if a < 1e11 => f * 1e3,
+                                a if a < 1e14 => f,
+                                a if a < 1e17 => f / 1e3,
+                                _ => f / 1e6,
+                            };
+                            Val::Time(ms.round() as i64)
+                        }
+                        _ => Val::Time(parse_epoch_auto(&n.to_string()).ok_or_else(bad)?),
                     },
                     Ty::Bool => match n.as_u64() {
                         Some(0) => Val::Bool(false),
@@ -146,6 +157,14 @@ impl<'a> Val<'a> {
                 })
             }
             J::Array(a) if a.is_empty() => Ok(Val::Null),
+            // A header logged as an array of its values (Caddy): the one value.
+            J::Array(a) if a.len() == 1 && a[0].is_string() && matches!(ty, Ty::Str | Ty::Dict) => {
+                Val::from_json(ty, &a[0], col)
+            }
+            // A list of texts (headers logged as arrays): joined as the line would write it.
+            J::Array(a) if ty == Ty::List && a.iter().all(J::is_string) => Ok(Val::Str(Cow::Owned(
+                a.iter().filter_map(J::as_str).collect::<Vec<_>>().join(", "),
+            ))),
             J::Array(_) | J::Object(_) => match ty {
                 Ty::Str | Ty::Dict => Ok(Val::Str(Cow::Owned(v.to_string()))),
                 _ => Err(ParseError::bad_column(col, &v.to_string(), ty.expected())),
@@ -236,6 +255,7 @@ impl<'a> Canon<'a> {
         self.path = r.path.map(Cow::Borrowed);
         self.query = r.query.map(Cow::Borrowed);
         self.protocol = r.protocol.map(Cow::Borrowed);
+        self.absolute_form();
     }
 
     /// Like [`Canon::request_line`] for an owned line (after unescaping).
@@ -246,6 +266,23 @@ impl<'a> Canon<'a> {
         self.path = own(r.path);
         self.query = own(r.query);
         self.protocol = own(r.protocol);
+        self.absolute_form();
+    }
+
+    /// A request target in absolute form (`GET http://host/path`: proxies,
+    /// varnishncsa, HTTP/2 through HAProxy) gives the host (unless one is
+    /// set) and the path.
+    fn absolute_form(&mut self) {
+        let Some(p) = self.path.take() else { return };
+        if p.starts_with("http://") || p.starts_with("https://") {
+            let url = match self.query.take() {
+                Some(q) => format!("{p}?{q}"),
+                None => p.to_string(),
+            };
+            self.url(&url);
+        } else {
+            self.path = Some(p);
+        }
     }
 
     /// Fills host, path and query from a URL or a path with a query; a host
@@ -267,6 +304,27 @@ impl<'a> Canon<'a> {
         };
         self.path = Some(Cow::Owned(path.to_string()));
         self.query = query.filter(|q| !q.is_empty()).map(|q| Cow::Owned(q.to_string()));
+    }
+}
+
+/// The items of a comma-separated list as logs write them
+/// (`10.0.0.2, 10.0.0.1`): trimmed, blanks and `-` left out.
+pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
+    // A quoted list (`"10.5.102.222, 199.96.1.1"` in an address field)
+    // leaves its quotes on the first and last items.
+    text.split(',')
+        .map(|s| s.trim().trim_matches('"').trim())
+        .filter(|s| !is_blank(s))
+}
+
+/// The first address of an address field that holds an `X-Forwarded-For`
+/// list (`10.0.0.2, 10.0.0.1, 127.0.0.1`): the original client, as proxies
+/// append. A field with one address is itself.
+pub fn first_address(text: &str) -> &str {
+    if text.contains(',') {
+        list_items(text).next().unwrap_or(text)
+    } else {
+        text
     }
 }
 
@@ -294,6 +352,12 @@ pub trait RowParser: Send {
         canon: &mut Canon<'a>,
         unknown: &mut dyn FnMut(&str),
     ) -> Result<bool, ParseError>;
+
+    /// Lines read so far in a shorter form of the dialect (a common line in
+    /// a combined file), their missing columns NULL.
+    fn partial_rows(&self) -> usize {
+        0
+    }
 }
 
 /// The rules of a text dialect: its native columns and a line parser
@@ -345,10 +409,24 @@ pub struct TextDialect(pub Arc<dyn TextRules>);
 #[derive(Debug, Clone, Copy)]
 enum Src {
     Native(usize),
+    /// `forwarded_for`: the list in this native `X-Forwarded-For` column.
+    Forwarded(usize),
     Canon(usize),
     File,
     Line,
 }
+
+/// The column that lists the addresses of a dialect's `X-Forwarded-For` field.
+pub const FORWARDED_FOR: &str = "forwarded_for";
+
+/// Native columns that hold an `X-Forwarded-For` header as written.
+const XFF_COLUMNS: &[&str] = &[
+    "http_x_forwarded_for",
+    "x_forwarded_for",
+    "x-forwarded-for",
+    "req_x_forwarded_for",
+    "request_X-Forwarded-For",
+];
 
 impl TextDialect {
     fn layout(&self) -> Vec<(String, Ty, String, Src)> {
@@ -360,6 +438,20 @@ impl TextDialect {
             .filter(|(_, c)| !is_canonical(&c.name) && !c.name.starts_with('_'))
             .map(|(i, c)| (c.name.clone(), c.ty, c.doc.clone(), Src::Native(i)))
             .collect();
+        let cols = self.0.columns();
+        if !cols.iter().any(|c| c.name == FORWARDED_FOR)
+            && let Some((i, c)) = cols
+                .iter()
+                .enumerate()
+                .find(|(_, c)| XFF_COLUMNS.contains(&c.name.as_str()))
+        {
+            out.push((
+                FORWARDED_FOR.to_string(),
+                Ty::List,
+                format!("the addresses of X-Forwarded-For ({}), original client first", c.name),
+                Src::Forwarded(i),
+            ));
+        }
         for (k, &CanonicalColumn { name, ty, doc, .. }) in CANONICAL.iter().enumerate() {
             let from = self.0.columns().iter().find(|c| c.name == *name);
             let doc = match from {
@@ -460,6 +552,7 @@ pub(super) enum Builder {
     F64(Float64Builder),
     Time(TimestampMillisecondBuilder),
     Bool(BooleanBuilder),
+    List(ListBuilder<StringBuilder>),
     File,
 }
 
@@ -483,6 +576,7 @@ impl Builder {
             Ty::F64 => Builder::F64(Float64Builder::new()),
             Ty::Time => Builder::Time(TimestampMillisecondBuilder::new().with_timezone_opt(tz)),
             Ty::Bool => Builder::Bool(BooleanBuilder::new()),
+            Ty::List => Builder::List(ListBuilder::new(StringBuilder::new())),
         }
     }
 
@@ -514,6 +608,15 @@ impl Builder {
                 Val::Bool(x) => Some(x),
                 _ => None,
             }),
+            Builder::List(b) => match v.text() {
+                Some(s) => {
+                    for item in list_items(s) {
+                        b.values().append_value(item);
+                    }
+                    b.append(true);
+                }
+                None => b.append_null(),
+            },
             Builder::File => {}
         }
     }
@@ -528,6 +631,7 @@ impl Builder {
             Builder::F64(b) => Arc::new(b.finish()),
             Builder::Time(b) => Arc::new(b.finish()),
             Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::List(b) => Arc::new(b.finish()),
             Builder::File => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(file, len))),
         }
     }
@@ -577,7 +681,7 @@ impl LineDecoder for TextDecoder {
         }
         for (&(src, _), b) in self.cols.iter().zip(self.builders.iter_mut()) {
             match src {
-                Src::Native(i) => b.append(&vals[i]),
+                Src::Native(i) | Src::Forwarded(i) => b.append(&vals[i]),
                 Src::Canon(k) => b.append(&canon_val(&canon, k)),
                 Src::Line => b.append(&Val::U64(line_no)),
                 Src::File => {}
@@ -589,6 +693,10 @@ impl LineDecoder for TextDecoder {
 
     fn len(&self) -> usize {
         self.len
+    }
+
+    fn partial_rows(&self) -> usize {
+        self.parser.partial_rows()
     }
 
     fn finish_batch(&mut self, file: &str) -> datafusion::error::Result<RecordBatch> {

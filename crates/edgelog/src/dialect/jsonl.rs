@@ -14,8 +14,9 @@ use serde_json::Value as J;
 
 use super::clf::{NginxCanon, nginx_type};
 use super::fields::{AKAMAI, akamai_canon};
-use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val, is_blank, strip_port};
+use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val, first_address, is_blank, strip_port};
 use super::spec::{Sampled, SampledKey};
+use super::synonyms::CanonMap;
 
 /// Which JSON dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,12 @@ pub enum Kind {
     Gcp,
     /// Akamai DataStream 2, JSON encoding.
     Akamai,
+    /// Caddy v2 access logs (`http.log.access`).
+    Caddy,
+    /// Traefik access logs, JSON format.
+    Traefik,
+    /// Azure Front Door / Azure CDN access logs as diagnostic settings export them.
+    AzureFrontDoor,
     /// Any JSON lines: types inferred from the sample.
     Ndjson,
 }
@@ -168,6 +175,114 @@ const GCP: &[Spec] = &[
     ("span_id", "spanId", Ty::Str),
 ];
 
+const CADDY: &[Spec] = &[
+    ("ts", "ts", Ty::Time),
+    ("level", "level", Ty::Dict),
+    ("logger", "logger", Ty::Dict),
+    ("msg", "msg", Ty::Str),
+    ("request_remote_ip", "request.remote_ip", Ty::Str),
+    ("request_remote_port", "request.remote_port", Ty::U16),
+    ("request_client_ip", "request.client_ip", Ty::Str),
+    ("request_proto", "request.proto", Ty::Dict),
+    ("request_method", "request.method", Ty::Dict),
+    ("request_host", "request.host", Ty::Str),
+    ("request_uri", "request.uri", Ty::Str),
+    ("request_headers", "request.headers", Ty::Str),
+    ("x_forwarded_for", "request.headers.X-Forwarded-For", Ty::Str),
+    ("tls_version", "request.tls.version", Ty::U64),
+    ("tls_cipher_suite", "request.tls.cipher_suite", Ty::U64),
+    ("tls_proto", "request.tls.proto", Ty::Dict),
+    ("tls_server_name", "request.tls.server_name", Ty::Str),
+    ("user_id", "user_id", Ty::Str),
+    ("duration", "duration", Ty::F64),
+    ("size", "size", Ty::U64),
+    ("status", "status", Ty::U16),
+    ("bytes_read", "bytes_read", Ty::U64),
+    ("resp_headers", "resp_headers", Ty::Str),
+];
+
+const TRAEFIK: &[Spec] = &[
+    ("StartUTC", "StartUTC", Ty::Time),
+    ("StartLocal", "StartLocal", Ty::Time),
+    ("ClientAddr", "ClientAddr", Ty::Str),
+    ("ClientHost", "ClientHost", Ty::Str),
+    ("ClientPort", "ClientPort", Ty::U16),
+    ("ClientUsername", "ClientUsername", Ty::Str),
+    ("RequestAddr", "RequestAddr", Ty::Str),
+    ("RequestHost", "RequestHost", Ty::Str),
+    ("RequestPort", "RequestPort", Ty::U16),
+    ("RequestMethod", "RequestMethod", Ty::Dict),
+    ("RequestPath", "RequestPath", Ty::Str),
+    ("RequestProtocol", "RequestProtocol", Ty::Dict),
+    ("RequestScheme", "RequestScheme", Ty::Dict),
+    ("RequestLine", "RequestLine", Ty::Str),
+    ("RequestContentSize", "RequestContentSize", Ty::U64),
+    ("RequestCount", "RequestCount", Ty::U64),
+    ("DownstreamStatus", "DownstreamStatus", Ty::U16),
+    ("DownstreamContentSize", "DownstreamContentSize", Ty::U64),
+    ("OriginStatus", "OriginStatus", Ty::U16),
+    ("OriginContentSize", "OriginContentSize", Ty::U64),
+    ("Duration", "Duration", Ty::I64),
+    ("OriginDuration", "OriginDuration", Ty::I64),
+    ("Overhead", "Overhead", Ty::I64),
+    ("RetryAttempts", "RetryAttempts", Ty::U64),
+    ("RouterName", "RouterName", Ty::Str),
+    ("ServiceName", "ServiceName", Ty::Str),
+    ("ServiceAddr", "ServiceAddr", Ty::Str),
+    ("ServiceURL", "ServiceURL", Ty::Str),
+    ("FrontendName", "FrontendName", Ty::Str),
+    ("BackendName", "BackendName", Ty::Str),
+    ("BackendAddr", "BackendAddr", Ty::Str),
+    ("BackendURL", "BackendURL", Ty::Str),
+    ("entryPointName", "entryPointName", Ty::Dict),
+    ("TLSVersion", "TLSVersion", Ty::Dict),
+    ("TLSCipher", "TLSCipher", Ty::Str),
+    ("TraceId", "TraceId", Ty::Str),
+    ("SpanId", "SpanId", Ty::Str),
+    ("level", "level", Ty::Dict),
+    ("msg", "msg", Ty::Str),
+    ("time", "time", Ty::Time),
+];
+
+const AZURE: &[Spec] = &[
+    ("time", "time", Ty::Time),
+    ("resourceId", "resourceId", Ty::Str),
+    ("category", "category", Ty::Dict),
+    ("operationName", "operationName", Ty::Dict),
+    ("trackingReference", "properties.trackingReference", Ty::Str),
+    ("httpMethod", "properties.httpMethod", Ty::Dict),
+    ("httpVersion", "properties.httpVersion", Ty::Dict),
+    ("requestUri", "properties.requestUri", Ty::Str),
+    ("hostName", "properties.hostName", Ty::Str),
+    ("sni", "properties.sni", Ty::Str),
+    ("requestBytes", "properties.requestBytes", Ty::U64),
+    ("responseBytes", "properties.responseBytes", Ty::U64),
+    ("userAgent", "properties.userAgent", Ty::Str),
+    ("referer", "properties.referer", Ty::Str),
+    ("clientIp", "properties.clientIp", Ty::Str),
+    ("clientPort", "properties.clientPort", Ty::U16),
+    ("socketIp", "properties.socketIp", Ty::Str),
+    ("timeToFirstByte", "properties.timeToFirstByte", Ty::F64),
+    ("timeTaken", "properties.timeTaken", Ty::F64),
+    ("requestProtocol", "properties.requestProtocol", Ty::Dict),
+    ("securityProtocol", "properties.securityProtocol", Ty::Dict),
+    ("securityCipher", "properties.securityCipher", Ty::Str),
+    ("httpStatusCode", "properties.httpStatusCode", Ty::U16),
+    ("httpStatusDetails", "properties.httpStatusDetails", Ty::Str),
+    ("pop", "properties.pop", Ty::Dict),
+    ("cacheStatus", "properties.cacheStatus", Ty::Dict),
+    ("errorInfo", "properties.errorInfo", Ty::Dict),
+    ("result", "properties.result", Ty::Dict),
+    ("endpoint", "properties.endpoint", Ty::Str),
+    ("routingRuleName", "properties.routingRuleName", Ty::Str),
+    ("rulesEngineMatchNames", "properties.rulesEngineMatchNames", Ty::Str),
+    ("originName", "properties.originName", Ty::Str),
+    ("originUrl", "properties.originUrl", Ty::Str),
+    ("originIp", "properties.originIp", Ty::Str),
+    ("backendHostname", "properties.backendHostname", Ty::Str),
+    ("isReceivedFromClient", "properties.isReceivedFromClient", Ty::Bool),
+];
+
 /// One column: SQL name, key path (dot-separated), type.
 #[derive(Debug, Clone)]
 struct JCol {
@@ -183,6 +298,10 @@ pub struct JsonRules {
     kind: Kind,
     cols: Vec<NativeCol>,
     paths: Vec<Vec<String>>,
+    /// Generic NDJSON: the user's `column=key` pairs.
+    declared: Vec<(String, String)>,
+    /// Generic NDJSON: where the canonical columns come from.
+    map: CanonMap,
 }
 
 impl JsonRules {
@@ -217,7 +336,26 @@ impl JsonRules {
             kind,
             cols: jcols.iter().map(|c| c.col.clone()).collect(),
             paths: jcols.into_iter().map(|c| c.path).collect(),
+            declared: Vec::new(),
+            map: CanonMap::default(),
         }
+        .with_map()
+    }
+
+    /// Generic NDJSON with the user's mapping of canonical columns to keys
+    /// (`client_ip=src,bytes=resp.size`); the error names a bad pair.
+    pub fn ndjson(declared: &[(String, String)]) -> Result<Self, String> {
+        let mut rules = JsonRules::new(Kind::Ndjson);
+        rules.declared = declared.to_vec();
+        rules.map = CanonMap::new(declared)?;
+        Ok(rules)
+    }
+
+    fn with_map(mut self) -> Self {
+        if self.kind == Kind::Ndjson {
+            self.map = CanonMap::new(&self.declared).unwrap_or_default();
+        }
+        self
     }
 }
 
@@ -226,6 +364,9 @@ fn specs(kind: Kind) -> &'static [Spec] {
         Kind::Cloudflare => CLOUDFLARE,
         Kind::Fastly => FASTLY,
         Kind::Gcp => GCP,
+        Kind::Caddy => CADDY,
+        Kind::Traefik => TRAEFIK,
+        Kind::AzureFrontDoor => AZURE,
         _ => &[],
     }
 }
@@ -245,6 +386,13 @@ fn required(kind: Kind) -> &'static [&'static [&'static str]] {
         Kind::Fastly => &[&["response_status"], &["url"], &["fastly_server", "response_state"]],
         Kind::Gcp => &[&["httpRequest"], &["timestamp"]],
         Kind::Akamai => &[&["reqTimeSec"], &["cliIP", "reqHost"]],
+        Kind::Caddy => &[&["request"], &["ts"], &["status"], &["duration"]],
+        Kind::Traefik => &[
+            &["StartUTC", "StartLocal"],
+            &["DownstreamStatus", "OriginStatus"],
+            &["RequestMethod", "RequestLine"],
+        ],
+        Kind::AzureFrontDoor => &[&["properties"], &["time"], &["category", "operationName"]],
         Kind::Ndjson => &[],
     }
 }
@@ -309,8 +457,36 @@ fn family_key(kind: Kind, key: &str) -> bool {
         "originWaitTime",
         "contentProtectionInfo",
     ];
+    const AZURE: &[&str] = &[
+        "Level",
+        "location",
+        "tenantId",
+        "callerIpAddress",
+        "correlationId",
+        "identity",
+        "resultType",
+        "resultSignature",
+        "durationMs",
+        "ResourceId",
+        "SourceSystem",
+        "Type",
+        "TimeGenerated",
+    ];
     match kind {
         Kind::Cloudflare => CLOUDFLARE.iter().any(|p| key.starts_with(p)),
+        // Headers Traefik was told to keep: `request_User-Agent`, ...
+        Kind::Traefik => [
+            "request_",
+            "downstream_",
+            "origin_",
+            "Origin",
+            "Downstream",
+            "Request",
+            "GzipRatio",
+        ]
+        .iter()
+        .any(|p| key.starts_with(p)),
+        Kind::AzureFrontDoor => AZURE.contains(&key),
         Kind::Gcp => GCP.contains(&key),
         Kind::Akamai => AKAMAI.contains(&key),
         _ => false,
@@ -352,6 +528,9 @@ impl TextRules for JsonRules {
             Kind::Fastly => "fastly",
             Kind::Gcp => "gcp-lb",
             Kind::Akamai => "akamai-json",
+            Kind::Caddy => "caddy",
+            Kind::Traefik => "traefik-json",
+            Kind::AzureFrontDoor => "azure-frontdoor",
             Kind::Ndjson => "ndjson",
         }
     }
@@ -367,8 +546,15 @@ impl TextRules for JsonRules {
                 "Google Cloud HTTP(S) load balancer / Cloud CDN request logs (LogEntry with httpRequest)".into()
             }
             Kind::Akamai => "Akamai DataStream 2, JSON encoding".into(),
+            Kind::Caddy => "Caddy v2 access logs (JSON, logger http.log.access; ts as epoch seconds)".into(),
+            Kind::Traefik => "Traefik access logs, JSON format (v1 to v3 field names; Duration in ns)".into(),
+            Kind::AzureFrontDoor => {
+                "Azure Front Door / Azure CDN access logs as diagnostic settings export them (JSON with properties)"
+                    .into()
+            }
             Kind::Ndjson => format!(
-                "any JSON lines; types inferred from the first lines ({} columns)",
+                "any JSON lines; types inferred from the first lines ({} columns), canonical columns from common key \
+                 names (ndjson:COLUMN=KEY,... to declare others)",
                 self.cols.len()
             ),
         }
@@ -450,6 +636,8 @@ impl TextRules for JsonRules {
             kind: self.kind,
             cols,
             paths,
+            declared: self.declared.clone(),
+            map: self.map.clone(),
         }))
     }
 
@@ -460,6 +648,7 @@ impl TextRules for JsonRules {
             cols: self.cols.clone(),
             paths: self.paths.clone(),
             nginx: NginxCanon::new(&names),
+            map: self.map.clone(),
             names,
         })
     }
@@ -487,6 +676,7 @@ struct JsonParser {
     cols: Vec<NativeCol>,
     paths: Vec<Vec<String>>,
     nginx: NginxCanon,
+    map: CanonMap,
     names: Vec<String>,
 }
 
@@ -502,7 +692,8 @@ impl RowParser for JsonParser {
         canon: &mut Canon<'a>,
         unknown: &mut dyn FnMut(&str),
     ) -> Result<bool, ParseError> {
-        let root: J = serde_json::from_str(line).map_err(|e| ParseError::Shape(format!("not JSON: {e}")))?;
+        let root: J =
+            serde_json::from_str(json_start(line)).map_err(|e| ParseError::Shape(format!("not JSON: {e}")))?;
         let J::Object(obj) = &root else {
             return Err(ParseError::NotAnObject);
         };
@@ -524,11 +715,82 @@ impl RowParser for JsonParser {
         let get = |name: &str| self.names.iter().position(|n| n == name).map(|i| &vals[i]);
         let text = |name: &str| get(name).and_then(Val::text).map(|s| Cow::Owned(s.to_string()));
         match self.kind {
-            Kind::Nginx | Kind::Ndjson => {
-                self.nginx.fill(vals, canon);
-                if self.kind == Kind::Ndjson {
-                    ndjson_extra(&self.names, vals, canon);
+            Kind::Nginx => self.nginx.fill(vals, canon),
+            Kind::Ndjson => {
+                self.map.fill(&root, canon);
+                if canon.time.is_none() {
+                    // The first column whose values are times.
+                    canon.time = vals.iter().find_map(Val::time);
                 }
+            }
+            Kind::Caddy => {
+                canon.time = get("ts").and_then(Val::time);
+                canon.client_ip = text("request_client_ip").or_else(|| text("request_remote_ip"));
+                canon.host = text("request_host").map(|h| Cow::Owned(strip_port(&h).to_string()));
+                canon.method = text("request_method");
+                if let Some(u) = text("request_uri") {
+                    canon.url(&u);
+                }
+                canon.protocol = text("request_proto");
+                canon.status = get("status").and_then(Val::u64).and_then(|s| u16::try_from(s).ok());
+                canon.bytes = get("size").and_then(Val::u64);
+                canon.cache_status = header(&root, &["resp_headers", "Cache-Status"])
+                    .or_else(|| header(&root, &["resp_headers", "X-Cache"]));
+                canon.referer = header(&root, &["request", "headers", "Referer"]);
+                canon.user_agent = header(&root, &["request", "headers", "User-Agent"]);
+                canon.request_time = get("duration").and_then(Val::f64);
+            }
+            Kind::Traefik => {
+                canon.time = get("StartUTC")
+                    .and_then(Val::time)
+                    .or_else(|| get("StartLocal").and_then(Val::time));
+                canon.client_ip = text("ClientHost").map(|h| Cow::Owned(first_address(&h).to_string()));
+                canon.host = text("RequestHost");
+                if let Some(line) = text("RequestLine") {
+                    canon.request_line_owned(&line);
+                }
+                if let Some(m) = text("RequestMethod") {
+                    canon.method = Some(m);
+                }
+                if let Some(p) = text("RequestPath") {
+                    canon.url(&p);
+                }
+                if let Some(p) = text("RequestProtocol") {
+                    canon.protocol = Some(p);
+                }
+                canon.status = get("DownstreamStatus")
+                    .or_else(|| get("OriginStatus"))
+                    .and_then(Val::u64)
+                    .and_then(|s| u16::try_from(s).ok());
+                canon.bytes = get("DownstreamContentSize").and_then(Val::u64);
+                canon.referer = header(&root, &["request_Referer"]);
+                canon.user_agent = header(&root, &["request_User-Agent"]);
+                canon.request_time = get("Duration").and_then(Val::f64).map(|ns| ns / 1e9);
+            }
+            Kind::AzureFrontDoor => {
+                canon.time = get("time").and_then(Val::time);
+                canon.client_ip = text("clientIp");
+                canon.host = text("hostName").map(|h| Cow::Owned(strip_port(&h).to_string()));
+                canon.method = text("httpMethod");
+                if let Some(u) = text("requestUri") {
+                    canon.url(&u);
+                }
+                // `1.1.0`, `2.0.0`: as the request line writes it.
+                canon.protocol = text("httpVersion").map(|v| {
+                    let mut parts = v.split('.');
+                    match (parts.next(), parts.next()) {
+                        (Some(major), Some(minor)) => Cow::Owned(format!("HTTP/{major}.{minor}")),
+                        _ => Cow::Owned(format!("HTTP/{v}")),
+                    }
+                });
+                canon.status = get("httpStatusCode")
+                    .and_then(Val::u64)
+                    .and_then(|s| u16::try_from(s).ok());
+                canon.bytes = get("responseBytes").and_then(Val::u64);
+                canon.cache_status = text("cacheStatus");
+                canon.referer = text("referer");
+                canon.user_agent = text("userAgent");
+                canon.request_time = get("timeTaken").and_then(Val::f64);
             }
             Kind::Akamai => akamai_canon(vals, canon),
             Kind::Cloudflare => {
@@ -599,35 +861,40 @@ impl RowParser for JsonParser {
     }
 }
 
-/// Canonical columns generic JSON may name differently from nginx.
-fn ndjson_extra<'a>(names: &[String], vals: &[Val<'a>], c: &mut Canon<'a>) {
-    let find = |cands: &[&str]| {
-        cands
-            .iter()
-            .find_map(|k| names.iter().position(|n| n == k))
-            .map(|i| &vals[i])
-    };
-    if c.time.is_none() {
-        // The first column whose values are times.
-        c.time = vals.iter().find_map(Val::time);
+/// The JSON object of a line, after the prefix a container runtime writes
+/// before it: Kubernetes' CRI (`2025-12-31T17:37:40.49+01:00 stdout F {...}`)
+/// or `docker compose logs` (`caddy  | {...}`). Other lines are themselves.
+pub fn json_start(line: &str) -> &str {
+    if line.trim_start().starts_with('{') {
+        return line;
     }
-    if c.client_ip.is_none() {
-        c.client_ip = find(&["ip", "remote_ip", "clientip", "client"]).and_then(Val::cow);
-    }
-    if c.host.is_none() {
-        c.host = find(&["hostname", "server"]).and_then(Val::cow);
-    }
-    if c.path.is_none()
-        && let Some(u) = find(&["path", "url"]).and_then(Val::text).map(str::to_string)
+    let mut parts = line.splitn(4, ' ');
+    if let (Some(ts), Some(stream), Some(tag), Some(rest)) = (parts.next(), parts.next(), parts.next(), parts.next())
+        && ts.contains('T')
+        && matches!(stream, "stdout" | "stderr")
+        && matches!(tag, "F" | "P")
+        && rest.starts_with('{')
     {
-        c.url(&u);
+        return rest;
     }
-    if c.bytes.is_none() {
-        c.bytes = find(&["bytes", "size", "response_size"]).and_then(Val::u64);
+    if let Some(i) = line.find("| {")
+        && let Some(name) = line[..i].strip_suffix(' ')
+        && !name.trim().is_empty()
+        && !name.trim().contains(char::is_whitespace)
+    {
+        return &line[i + 2..];
     }
-    if c.status.is_none() {
-        c.status = find(&["status_code", "response_status", "code"])
-            .and_then(Val::u64)
-            .and_then(|s| u16::try_from(s).ok());
-    }
+    line
+}
+
+/// A header as a text: Caddy logs each as an array of values (the first is
+/// taken), Traefik as a string.
+fn header(root: &J, path: &[&str]) -> Option<Cow<'static, str>> {
+    let v = path.iter().try_fold(root, |v, k| v.get(*k))?;
+    let s = match v {
+        J::Array(a) => a.first()?.as_str()?,
+        J::String(s) => s.as_str(),
+        _ => return None,
+    };
+    (!is_blank(s)).then(|| Cow::Owned(s.to_string()))
 }

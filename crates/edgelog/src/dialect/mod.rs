@@ -20,8 +20,10 @@ pub mod fields;
 pub mod generic;
 pub mod jsonl;
 pub mod perobject;
+pub mod proxies;
 pub mod sakura;
 pub mod spec;
+pub mod synonyms;
 pub mod w3c;
 
 #[cfg(test)]
@@ -95,6 +97,12 @@ pub trait LineDecoder: Send {
     }
     /// Rows appended since the last batch.
     fn len(&self) -> usize;
+    /// Lines read so far in a shorter form of the dialect (see
+    /// [`generic::RowParser::partial_rows`]); detection prefers a dialect
+    /// that reads a sample whole.
+    fn partial_rows(&self) -> usize {
+        0
+    }
     /// Whether no rows are waiting.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -116,9 +124,12 @@ fn dialect_of(kind: &DialectKind) -> Result<Arc<dyn Dialect>, String> {
         DialectKind::Apache(f) => user(clf::PatternRules::from_apache(f)),
         DialectKind::Regex(re) => user(clf::RegexRules::new(re)),
         DialectKind::CloudfrontRealtime(fields) => user(w3c::W3cRules::realtime_with(&fields.join(","))),
+        DialectKind::Envoy(f) => user(clf::PatternRules::from_envoy(f)),
+        DialectKind::Varnish(f) => user(clf::PatternRules::from_varnish(f)),
+        DialectKind::Ndjson(mapping) => user(jsonl::JsonRules::ndjson(mapping)),
         DialectKind::Named(name) => registry().into_iter().find(|d| d.name() == name).ok_or_else(|| {
             format!(
-                "unknown format {name:?}: use auto, auto-per-object, one of {}, or nginx:'LOG_FORMAT', apache:'LOGFORMAT', regex:'(?P<name>...)', @FILE",
+                "unknown format {name:?}: use auto, auto-per-object, one of {}, or nginx:'LOG_FORMAT', apache:'LOGFORMAT', regex:'(?P<name>...)', envoy:'FORMAT', varnish:'FORMAT', ndjson:'COLUMN=KEY,...', @FILE",
                 names().join(", ")
             )
         }),
@@ -138,6 +149,8 @@ fn registry() -> Vec<Arc<dyn Dialect>> {
         .into_iter()
         .chain([
             Arc::new(jsonl::JsonRules::new(jsonl::Kind::Nginx)) as Arc<dyn generic::TextRules>,
+            Arc::new(proxies::ProxyRules::new(proxies::Kind::Haproxy)),
+            Arc::new(proxies::ProxyRules::new(proxies::Kind::Squid)),
             Arc::new(w3c::W3cRules::new(w3c::Flavor::CloudFront)),
             Arc::new(w3c::W3cRules::new(w3c::Flavor::Realtime)),
             Arc::new(fields::FieldsRules::new(fields::Kind::Alb)),
@@ -148,6 +161,9 @@ fn registry() -> Vec<Arc<dyn Dialect>> {
             Arc::new(jsonl::JsonRules::new(jsonl::Kind::Gcp)),
             Arc::new(fields::FieldsRules::new(fields::Kind::Akamai)),
             Arc::new(jsonl::JsonRules::new(jsonl::Kind::Akamai)),
+            Arc::new(jsonl::JsonRules::new(jsonl::Kind::Caddy)),
+            Arc::new(jsonl::JsonRules::new(jsonl::Kind::Traefik)),
+            Arc::new(jsonl::JsonRules::new(jsonl::Kind::AzureFrontDoor)),
             Arc::new(w3c::W3cRules::new(w3c::Flavor::W3c)),
             Arc::new(jsonl::JsonRules::new(jsonl::Kind::Ndjson)),
         ])

@@ -247,7 +247,7 @@ impl LineDecoder for SakuraDecoder {
                 (Builder::F64(b), Col::Native(F::Msec)) => b.append_option(rec.msec),
                 (Builder::F64(b), _) => b.append_null(),
                 (Builder::Dict(b), _) => b.append_option(rec.get(F::XCache)),
-                (Builder::File | Builder::I64(_) | Builder::Bool(_), _) => {}
+                (Builder::File | Builder::I64(_) | Builder::Bool(_) | Builder::List(_), _) => {}
                 (Builder::Str(b), col) => b.append_option(match col {
                     Col::Native(f) => rec.get(*f),
                     Col::Host => rec.get(F::HttpHost),

@@ -33,6 +33,12 @@ pub enum DialectKind {
     Regex(String),
     /// CloudFront real-time logs with the fields the distribution logs, in order.
     CloudfrontRealtime(Vec<String>),
+    /// An Envoy access-log format of `%COMMAND%` operators.
+    Envoy(String),
+    /// A varnishncsa `-F` format.
+    Varnish(String),
+    /// Generic JSON lines with the user's `column=key` mapping of canonical columns.
+    Ndjson(Vec<(String, String)>),
 }
 
 /// What a sample of the logs settled about a dialect.
@@ -91,7 +97,7 @@ impl DialectSpec {
     }
 
     /// Reads what `--format` says: `auto`, `auto-per-object`, a name,
-    /// `nginx:LOG_FORMAT`, `apache:LOGFORMAT`, `regex:REGEX` or
+    /// `nginx:LOG_FORMAT`, `apache:LOGFORMAT`, `regex:REGEX`, `envoy:FORMAT`, `varnish:FORMAT`, `ndjson:COLUMN=KEY,...` or
     /// `cloudfront-realtime:FIELD,FIELD,...`, exactly as given. Nothing is
     /// checked here: [`DialectSpec::build`] says what is wrong.
     pub fn parse(text: &str) -> Self {
@@ -105,6 +111,12 @@ impl DialectSpec {
             DialectKind::Apache(f.to_string())
         } else if let Some(re) = text.strip_prefix("regex:") {
             DialectKind::Regex(re.to_string())
+        } else if let Some(f) = text.strip_prefix("envoy:") {
+            DialectKind::Envoy(f.to_string())
+        } else if let Some(f) = text.strip_prefix("varnish:") {
+            DialectKind::Varnish(f.to_string())
+        } else if let Some(map) = text.strip_prefix("ndjson:") {
+            DialectKind::Ndjson(parse_mapping(map))
         } else if let Some(list) = text.strip_prefix("cloudfront-realtime:") {
             DialectKind::CloudfrontRealtime(
                 list.split([',', ' ', '\t'])
@@ -138,4 +150,17 @@ impl DialectSpec {
             None => base,
         })
     }
+}
+
+/// Reads a declared mapping: `col=path,col=path` (a `:ms`/`:us`/`:ns`
+/// suffix gives a duration's unit).
+pub fn parse_mapping(text: &str) -> Vec<(String, String)> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((c, k)) => (c.trim().to_string(), k.trim().to_string()),
+            None => (p.to_string(), String::new()),
+        })
+        .collect()
 }

@@ -266,10 +266,17 @@ impl Lake {
     pub fn check_columns(&self, raw: &Schema) -> Result<(), LakeError> {
         let have = self.table.snapshot()?.snapshot().arrow_schema();
         let want = schema::stored_schema(raw);
+        // Delta names a list's items `element` where Arrow says `item`.
+        let normal = |t: &arrow::datatypes::DataType| match t {
+            arrow::datatypes::DataType::List(item) => arrow::datatypes::DataType::List(std::sync::Arc::new(
+                arrow::datatypes::Field::new_list_field(item.data_type().clone(), true),
+            )),
+            t => t.clone(),
+        };
         let names = |s: &Schema| -> Vec<(String, arrow::datatypes::DataType)> {
             s.fields()
                 .iter()
-                .map(|f| (f.name().clone(), f.data_type().clone()))
+                .map(|f| (f.name().clone(), normal(f.data_type())))
                 .collect()
         };
         // delta-rs may hand the partition column back in another place.

@@ -66,7 +66,7 @@ mod tests {
                             | DataType::Float64
                             | DataType::Boolean
                             | DataType::Timestamp(TimeUnit::Microsecond, _)
-                    ),
+                    ) || matches!(t, DataType::List(item) if item.data_type() == &DataType::Utf8),
                     "{name}.{}: {t}",
                     r.name()
                 );

@@ -249,6 +249,11 @@ pub fn head_lines(head: &[u8], cut_short: bool, max: usize) -> Vec<String> {
         }
         let line = String::from_utf8_lossy(line);
         let line = line.trim_end_matches('\r');
+        let line = if out.is_empty() {
+            line.strip_prefix('\u{feff}').unwrap_or(line)
+        } else {
+            line
+        };
         if !line.trim().is_empty() {
             out.push(line.to_string());
         }
@@ -372,8 +377,13 @@ impl LineScanner<'_> {
 
     fn text_line(&mut self, line: &str) -> Result<()> {
         self.line_no += 1;
-        let text = line.trim_end_matches('\r');
+        let mut text = line.trim_end_matches('\r');
+        if self.line_no == 1 {
+            // A UTF-8 byte-order mark (Windows tools write one) is no part of the line.
+            text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        }
         if text.bytes().all(|c| c.is_ascii_whitespace()) {
+            self.report.blank += 1;
             return Ok(());
         }
         let before = self.decoder.len();
@@ -384,6 +394,12 @@ impl LineScanner<'_> {
             }
         });
         if let Err(why) = pushed {
+            // A `#` line the dialect does not read (W3C dialects read their
+            // directives) is a comment, counted apart from malformed lines.
+            if text.starts_with('#') {
+                self.report.comments += 1;
+                return Ok(());
+            }
             return self.malformed(self.line_no, why);
         }
         for (line_no, why) in self.decoder.take_errors() {

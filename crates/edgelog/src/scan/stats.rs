@@ -22,6 +22,10 @@ pub struct ObjectReport {
     pub unknown_fields: BTreeSet<String>,
     /// Lines with invalid UTF-8, kept with U+FFFD in place of the bad bytes.
     pub invalid_utf8: u64,
+    /// Blank lines, skipped.
+    pub blank: u64,
+    /// `#` comment lines the dialect does not read, skipped.
+    pub comments: u64,
 }
 
 /// Totals over a whole scan (shared by every partition of a query).
@@ -43,6 +47,10 @@ pub struct ScanTotals {
     pub unknown_fields: BTreeSet<String>,
     /// Lines with invalid UTF-8.
     pub invalid_utf8: u64,
+    /// Blank lines skipped.
+    pub blank: u64,
+    /// `#` comment lines skipped.
+    pub comments: u64,
     /// Objects selected for reading, over all listings.
     pub selected: usize,
     /// Objects that matched the location, before time selection.
@@ -86,6 +94,12 @@ impl ScanTotals {
             s.push_str(&format!(
                 "; {} lines with invalid UTF-8 (bad bytes shown as U+FFFD)",
                 t.invalid_utf8
+            ));
+        }
+        if t.blank + t.comments > 0 {
+            s.push_str(&format!(
+                "; {} blank and {} # comment lines skipped",
+                t.blank, t.comments
             ));
         }
         if let Some(first) = t.unreadable.first() {
@@ -147,6 +161,8 @@ impl ScanStats {
             t.objects += 1;
             t.rows += report.rows;
             t.invalid_utf8 += report.invalid_utf8;
+            t.blank += report.blank;
+            t.comments += report.comments;
             t.unknown_fields.extend(report.unknown_fields);
             if report.malformed > 0 {
                 t.malformed += report.malformed;
@@ -176,6 +192,8 @@ impl ScanStats {
             t.rows += rows;
             t.malformed += partial.malformed;
             t.invalid_utf8 += partial.invalid_utf8;
+            t.blank += partial.blank;
+            t.comments += partial.comments;
             if partial.malformed > 0 {
                 *t.malformed_by_object.entry(name.to_string()).or_default() += partial.malformed;
             }

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use crate::output::flat_lists;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use axum::body::{Body, Bytes};
@@ -128,7 +129,7 @@ impl Encoder {
     fn encode(&mut self, batch: &RecordBatch) -> Encoded {
         match &mut self.writer {
             Writer::Csv(w, wrote) => {
-                w.write(batch)?;
+                w.write(&flat_lists(batch)?)?;
                 *wrote = true;
             }
             Writer::Json(w) => w.write(batch)?,
@@ -141,7 +142,7 @@ impl Encoder {
     fn finish(&mut self) -> Encoded {
         match &mut self.writer {
             // An empty answer still has its header.
-            Writer::Csv(w, wrote) if !*wrote => w.write(&RecordBatch::new_empty(self.schema.clone()))?,
+            Writer::Csv(w, wrote) if !*wrote => w.write(&flat_lists(&RecordBatch::new_empty(self.schema.clone()))?)?,
             Writer::Csv(..) => {}
             Writer::Json(w) => {
                 w.finish()?;
