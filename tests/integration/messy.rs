@@ -156,12 +156,13 @@ const REAL: &[(&str, &str, usize, &[u64])] = &[
         10,
         &[],
     ),
-    // Line 2 has an X-Forwarded-For field more than the combined lines.
+    // Line 2 has an X-Forwarded-For field more than the combined lines:
+    // combined_xff reads them all.
     (
         "nginx_xff_list/elastic-beats_nginx_access_test.log",
-        "combined",
-        6,
-        &[2],
+        "combined_xff",
+        7,
+        &[],
     ),
     ("squid/elastic-beats_squid_access2.log", "squid", 100, &[]),
     ("squid/elastic-beats_squid_access3.log", "squid", 100, &[]),
@@ -347,9 +348,16 @@ fn user_formats_of_the_new_dialects_read_their_lines() {
         format,
         "--from",
         &varnish,
-        "SELECT count(*), count(cache_status), min(request_time) >= 0, count(DISTINCT varnish_handling) > 0 FROM logs",
+        "SELECT count(*), count(cache_status), bool_and(request_time = request_time_us / 1e6), max(request_time) > 0, \
+         count(DISTINCT varnish_handling) > 0 FROM logs",
     ]);
-    assert_eq!(run.ok().lines().nth(1), Some("294,294,true,true"), "{}", run.stdout);
+    // %D (microseconds) is the request time, not the whole seconds of %T.
+    assert_eq!(
+        run.ok().lines().nth(1),
+        Some("294,294,true,true,true"),
+        "{}",
+        run.stdout
+    );
     // An Envoy format string of the user's.
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("envoy.log");
@@ -497,6 +505,31 @@ fn x_forwarded_for_lists_give_the_first_address_and_a_list_column() {
         "SELECT remote_addr FROM logs WHERE _line = 1",
     ]);
     assert_eq!(run.ok(), "remote_addr\n\"10.0.0.2, 10.0.0.1, 127.0.0.1\"\n");
+    // A virtual host before the address (`$host $remote_addr ...` read as
+    // combined_xff): the host, and the list's first address.
+    let run = edgelog([
+        "query",
+        "-q",
+        "-o",
+        "csv",
+        "--from",
+        &real("nginx_xff_list/elastic-beats_nginx_access_test-with-host.log"),
+        "SELECT DISTINCT host, client_ip FROM logs WHERE _line IN (1, 2) ORDER BY client_ip",
+    ]);
+    assert_eq!(
+        run.ok(),
+        "host,client_ip\nexample.com,10.0.0.2\nexample.com,172.17.0.1\n"
+    );
+    let run = edgelog([
+        "query",
+        "-q",
+        "-o",
+        "csv",
+        "--from",
+        &real("apache_mixed/elastic-beats_apache_access_test.log"),
+        "SELECT host, client_ip FROM logs WHERE _line = 7",
+    ]);
+    assert_eq!(run.ok(), "host,client_ip\nvhost1.domaine.fr,123.123.123.123\n");
 
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("xff.log");
@@ -522,6 +555,17 @@ fn x_forwarded_for_lists_give_the_first_address_and_a_list_column() {
         run.ok(),
         "_line,n,first,second,http_x_forwarded_for\n1,2,203.0.113.9,10.0.0.7,\"203.0.113.9, 10.0.0.7\"\n2,,,,\n"
     );
+    // CSV writes the list as the log does (a lone empty cell is quoted).
+    let run = edgelog([
+        "query",
+        "-q",
+        "-o",
+        "csv",
+        "--from",
+        p,
+        "SELECT forwarded_for FROM logs ORDER BY _line",
+    ]);
+    assert_eq!(run.ok(), "forwarded_for\n\"203.0.113.9, 10.0.0.7\"\n\"\"\n");
 }
 
 /// JSON of any shape: vendor key names and one level of nesting fill the

@@ -21,7 +21,7 @@ pub struct ScopeArgs {
     /// A lake made by `edgelog ingest` (folder or s3://BUCKET/PREFIX): its rows are read, and with --from also the raw objects it does not hold yet.
     #[arg(long, value_name = "LAKE")]
     pub lake: Option<String>,
-    /// The log format: auto (detected from the first lines), auto-per-object, a name from `edgelog formats`, nginx:'LOG_FORMAT', apache:'LOGFORMAT', regex:'(?P<status>...)' or @FILE.
+    /// The log format: auto (detected from the first lines), auto-per-object, a name from `edgelog formats`, nginx:'LOG_FORMAT', apache:'LOGFORMAT', regex:'(?P<status>...)', envoy:'%COMMAND% ...', varnish:'-F ...', ndjson:'COLUMN=KEY,...', cloudfront-realtime:'FIELD,...' or @FILE.
     #[arg(long, env = "EDGELOG_FORMAT", default_value = "auto", value_name = "FORMAT")]
     pub format: String,
     /// Only rows at or after this time (ISO 8601; without a zone, in the format's zone).

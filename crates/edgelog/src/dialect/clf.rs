@@ -13,7 +13,7 @@ use edgelog_parse::pattern::{ENVOY_DEFAULT, Matched, Pattern, VARNISH_DEFAULT};
 use edgelog_parse::text::unescape;
 use regex::Regex;
 
-use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val, first_address, strip_port};
+use super::generic::{Canon, NativeCol, RowParser, TextRules, Ty, Val, first_address, leading_host, strip_port};
 use super::spec::Sampled;
 
 /// The type of an nginx variable (or the Apache directive named after it).
@@ -28,28 +28,63 @@ pub fn nginx_type(name: &str) -> Ty {
         | "request_time_ms"
         | "request_count"
         | "connection_requests" => Ty::U64,
-        // Envoy command operators (`%RESPONSE_CODE%` -> response_code) and varnishncsa's `%{Varnish:...}x`.
-        "response_code" => Ty::U16,
-        "bytes_received"
-        | "duration"
-        | "request_duration"
-        | "response_duration"
-        | "response_tx_duration"
-        | "resp_x_envoy_upstream_service_time"
-        | "varnish_vxid" => Ty::U64,
+        // varnishncsa's `%{Varnish:...}x`.
+        "varnish_vxid" => Ty::U64,
         "request_time" | "msec" | "msec_epoch" | "time_firstbyte" => Ty::F64,
-        "time_local" | "time_iso8601" | "@timestamp" | "start_time" => Ty::Time,
+        "time_local" | "time_iso8601" | "@timestamp" => Ty::Time,
         "upstream_cache_status"
         | "scheme"
         | "request_method"
         | "server_protocol"
-        | "response_flags"
-        | "protocol"
-        | "upstream_cluster"
         | "varnish_hitmiss"
         | "varnish_handling"
         | "varnish_side" => Ty::Dict,
         _ => Ty::Str,
+    }
+}
+
+/// Whose names a pattern's fields have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vocab {
+    /// nginx variables (Apache and varnishncsa directives map to them).
+    Nginx,
+    /// Envoy command operators, lower case (`%RESPONSE_CODE%` -> `response_code`).
+    Envoy,
+}
+
+/// The type of an Envoy command operator's field.
+fn envoy_type(name: &str) -> Ty {
+    match name {
+        "response_code" => Ty::U16,
+        "bytes_received"
+        | "bytes_sent"
+        | "duration"
+        | "request_duration"
+        | "request_tx_duration"
+        | "response_duration"
+        | "response_tx_duration"
+        | "upstream_request_attempt_count"
+        | "resp_x_envoy_upstream_service_time" => Ty::U64,
+        "start_time" => Ty::Time,
+        "response_flags" | "protocol" | "upstream_cluster" | "req_method" | "response_code_details" => Ty::Dict,
+        _ => Ty::Str,
+    }
+}
+
+/// Native columns for these field names.
+pub fn columns_of(names: &[String], vocab: Vocab) -> Vec<NativeCol> {
+    match vocab {
+        Vocab::Nginx => nginx_columns(names),
+        Vocab::Envoy => names
+            .iter()
+            .map(|n| {
+                let doc = match n.as_str() {
+                    "duration" => "%DURATION%: request duration in ms".to_string(),
+                    n => format!("%{}%", n.to_ascii_uppercase()),
+                };
+                NativeCol::new(n.clone(), envoy_type(n), doc)
+            })
+            .collect(),
     }
 }
 
@@ -111,47 +146,67 @@ pub struct NginxCanon {
 }
 
 impl NginxCanon {
-    /// Finds the columns among `names`.
+    /// Finds the columns among `names` (nginx variables).
     pub fn new(names: &[String]) -> Self {
+        Self::of(names, Vocab::Nginx)
+    }
+
+    /// Finds the columns among `names` of `vocab`.
+    pub fn of(names: &[String], vocab: Vocab) -> Self {
         let find =
             |cands: &[&str]| -> Vec<usize> { cands.iter().filter_map(|c| names.iter().position(|n| n == c)).collect() };
-        NginxCanon {
-            time: [
-                "time_local",
-                "time_iso8601",
-                "@timestamp",
-                "msec",
-                "msec_epoch",
-                "timestamp",
-                "time",
-                "start_time",
-            ]
-            .iter()
-            .filter_map(|c| names.iter().position(|n| n == c))
-            .collect(),
-            host: find(&["host", "http_host", "server_name", "req_authority", "req_host"]),
-            client_ip: find(&[
-                "remote_addr",
-                "client_ip",
-                "realip_remote_addr",
-                "downstream_remote_address",
-                "downstream_direct_remote_address",
-                // Envoy's default format logs no client address but this.
-                "req_x_forwarded_for",
-            ]),
-            request: find(&["request"]),
-            method: find(&["request_method", "method", "req_method"]),
-            uri: find(&["request_uri", "uri", "req_path"]),
-            args: find(&["args", "query_string"]),
-            protocol: find(&["server_protocol", "protocol"]),
-            status: find(&["status", "response_code"]),
-            bytes: find(&["bytes_sent", "body_bytes_sent"]),
-            cache: find(&["upstream_cache_status", "cache_status", "x_cache", "varnish_hitmiss"]),
-            referer: find(&["http_referer", "http_referrer", "referer", "req_referer"]),
-            user_agent: find(&["http_user_agent", "user_agent", "req_user_agent"]),
-            secs: find(&["request_time"]),
-            millis: find(&["request_time_ms", "duration"]),
-            micros: find(&["request_time_us"]),
+        match vocab {
+            Vocab::Nginx => NginxCanon {
+                time: find(&[
+                    "time_local",
+                    "time_iso8601",
+                    "@timestamp",
+                    "msec",
+                    "msec_epoch",
+                    "timestamp",
+                    "time",
+                ]),
+                host: find(&["host", "http_host", "server_name"]),
+                client_ip: find(&["remote_addr", "client_ip", "realip_remote_addr"]),
+                request: find(&["request"]),
+                method: find(&["request_method", "method"]),
+                uri: find(&["request_uri", "uri"]),
+                args: find(&["args", "query_string"]),
+                protocol: find(&["server_protocol", "protocol"]),
+                status: find(&["status"]),
+                bytes: find(&["bytes_sent", "body_bytes_sent"]),
+                cache: find(&["upstream_cache_status", "cache_status", "x_cache", "varnish_hitmiss"]),
+                referer: find(&["http_referer", "http_referrer", "referer"]),
+                user_agent: find(&["http_user_agent", "user_agent"]),
+                secs: find(&["request_time"]),
+                millis: find(&["request_time_ms"]),
+                micros: find(&["request_time_us"]),
+            },
+            Vocab::Envoy => NginxCanon {
+                time: find(&["start_time"]),
+                host: find(&["req_authority", "req_host"]),
+                client_ip: find(&[
+                    "downstream_remote_address",
+                    "downstream_remote_address_without_port",
+                    "downstream_direct_remote_address",
+                    "downstream_direct_remote_address_without_port",
+                    // Envoy's default format logs no client address but this.
+                    "req_x_forwarded_for",
+                ]),
+                request: Vec::new(),
+                method: find(&["req_method"]),
+                uri: find(&["req_path"]),
+                args: Vec::new(),
+                protocol: find(&["protocol"]),
+                status: find(&["response_code"]),
+                bytes: find(&["bytes_sent"]),
+                cache: Vec::new(),
+                referer: find(&["req_referer"]),
+                user_agent: find(&["req_user_agent"]),
+                secs: Vec::new(),
+                millis: find(&["duration"]),
+                micros: Vec::new(),
+            },
         }
     }
 
@@ -177,6 +232,11 @@ impl NginxCanon {
             Cow::Borrowed(s) => Cow::Borrowed(strip_port(first_address(s))),
             Cow::Owned(s) => Cow::Owned(strip_port(first_address(&s)).to_string()),
         });
+        if c.host.is_none()
+            && let Some(vhost) = get(&self.client_ip).and_then(Val::text).and_then(leading_host)
+        {
+            c.host = Some(Cow::Owned(vhost.to_string()));
+        }
         if let Some(Val::Str(r)) = get(&self.request) {
             match r {
                 Cow::Borrowed(s) => c.request_line(s),
@@ -199,15 +259,22 @@ impl NginxCanon {
         if let Some(p) = get(&self.protocol).and_then(Val::cow) {
             c.protocol = Some(p);
         }
-        c.status = get(&self.status).and_then(Val::u64).and_then(|s| u16::try_from(s).ok());
+        // 0 is no HTTP status (Envoy's TCP lines, a request without a response).
+        c.status = get(&self.status)
+            .and_then(Val::u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|&s| s != 0);
         c.bytes = get(&self.bytes).and_then(Val::u64);
         c.cache_status = get(&self.cache).and_then(Val::cow);
         c.referer = get(&self.referer).and_then(Val::cow);
         c.user_agent = get(&self.user_agent).and_then(Val::cow);
-        c.request_time = get(&self.secs)
+        // The finest one logged: Apache's `%D %T` and varnishncsa's write
+        // whole seconds beside microseconds.
+        c.request_time = get(&self.micros)
             .and_then(Val::f64)
+            .map(|v| v / 1e6)
             .or_else(|| get(&self.millis).and_then(Val::f64).map(|v| v / 1e3))
-            .or_else(|| get(&self.micros).and_then(Val::f64).map(|v| v / 1e6));
+            .or_else(|| get(&self.secs).and_then(Val::f64));
     }
 }
 
@@ -334,7 +401,14 @@ pub fn presets() -> Vec<Arc<dyn TextRules>> {
                 "varnish" => Pattern::varnish,
                 _ => Pattern::nginx,
             };
-            let mut rules = PatternRules::new(p.name, p.description.to_string(), compile(p.format).ok()?, p.rank);
+            let vocab = if p.name == "envoy" { Vocab::Envoy } else { Vocab::Nginx };
+            let mut rules = PatternRules::of(
+                p.name,
+                p.description.to_string(),
+                compile(p.format).ok()?,
+                p.rank,
+                vocab,
+            );
             rules.fallbacks = p.fallbacks.iter().filter_map(|f| compile(f).ok()).collect();
             Some(Arc::new(rules) as Arc<dyn TextRules>)
         })
@@ -352,20 +426,28 @@ pub struct PatternRules {
     /// Shorter patterns whose names are a prefix of `pattern`'s, tried in
     /// order when it does not match (see `Preset::fallbacks`).
     fallbacks: Vec<Pattern>,
+    vocab: Vocab,
     cols: Vec<NativeCol>,
     rank: u32,
 }
 
 impl PatternRules {
-    /// A dialect named `name` reading lines of `pattern`.
+    /// A dialect named `name` reading lines of `pattern` (nginx names).
     pub fn new(name: &'static str, description: String, pattern: Pattern, rank: u32) -> Self {
+        Self::of(name, description, pattern, rank, Vocab::Nginx)
+    }
+
+    /// A dialect named `name` reading lines of `pattern`, whose fields have
+    /// the names of `vocab`.
+    pub fn of(name: &'static str, description: String, pattern: Pattern, rank: u32, vocab: Vocab) -> Self {
         PatternRules {
             tz: None,
-            cols: nginx_columns(pattern.names()),
+            cols: columns_of(pattern.names(), vocab),
             name,
             description,
             pattern,
             fallbacks: Vec::new(),
+            vocab,
             rank,
         }
     }
@@ -386,7 +468,13 @@ impl PatternRules {
     /// A user's Envoy access-log format (`%COMMAND%` operators).
     pub fn from_envoy(text: &str) -> Result<Self, String> {
         let pattern = Pattern::envoy(text).map_err(|e| format!("bad Envoy format: {e}"))?;
-        Ok(PatternRules::new("envoy", format!("Envoy format {text}"), pattern, 100))
+        Ok(PatternRules::of(
+            "envoy",
+            format!("Envoy format {text}"),
+            pattern,
+            100,
+            Vocab::Envoy,
+        ))
     }
 
     /// A user's varnishncsa `-F` format.
@@ -486,6 +574,7 @@ impl TextRules for PatternRules {
             description: self.description.clone(),
             pattern: self.pattern.clone(),
             fallbacks: self.fallbacks.clone(),
+            vocab: self.vocab,
             cols: self.cols.clone(),
             rank: self.rank,
         }))
@@ -495,7 +584,7 @@ impl TextRules for PatternRules {
             pattern: self.pattern.clone(),
             fallbacks: self.fallbacks.clone(),
             cols: self.cols.clone(),
-            canon: NginxCanon::new(self.pattern.names()),
+            canon: NginxCanon::of(self.pattern.names(), self.vocab),
             partial: 0,
         })
     }

@@ -142,12 +142,19 @@ fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String], seen: &BTreeSet<String>) 
             first_error.get_or_insert((i + 1, e.to_string()));
         }
     }
+    let partial = decoder.partial_rows();
     let c = Candidate {
         name: d.name(),
-        // More than a quarter of the keys unknown: not this dialect.
-        rows: if foreign > 0.25 { 0 } else { decoder.len() },
+        // More than a quarter of the keys unknown: not this dialect. A
+        // family member that reads no line in its own form is not it
+        // either (combined reads a common file only as common lines).
+        rows: if foreign > 0.25 || partial >= decoder.len() {
+            0
+        } else {
+            decoder.len()
+        },
         errors,
-        partial: decoder.partial_rows(),
+        partial,
         rank: d.rank(),
         first_error,
     };
@@ -183,17 +190,10 @@ pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Resul
     // one because the specific one rightly rejects a bad value.
     let most = tried.iter().map(|(_, c)| c.rows).max().unwrap_or(0);
     tried.retain(|(_, c)| c.rows * 10 >= most * 8);
-    // A family member that reads most lines whole beats one that reads
-    // them only in its shorter form: a common file is `common`, though
-    // `combined` reads its lines too (referer and agent NULL), and a file
-    // of combined lines with a few common ones among them is `combined`.
-    // When none reads them whole, the one with the most whole lines.
-    let whole_rows = |c: &Candidate| c.rows - c.partial.min(c.rows);
-    let whole = |c: &Candidate| whole_rows(c) * 10 >= most * 8;
-    tried.sort_by_key(|(_, c)| {
-        let w = whole(c);
-        std::cmp::Reverse((w, if w { 0 } else { whole_rows(c) }, c.rank, c.rows))
-    });
+    // Family members count the shorter lines they read (common lines in a
+    // combined file), so the most specific member with a line of its own
+    // form reads the whole file: combined + common lines is `combined`.
+    tried.sort_by_key(|(_, c)| std::cmp::Reverse((c.rank, c.rows)));
     let Some((best, top)) = tried.first().cloned() else {
         let first = lines.first().map(|l| cut(l)).unwrap_or_default();
         return Err(NoVerdict::Unreadable(format!(
@@ -203,7 +203,7 @@ pub fn judge(object: &str, lines: &[String], pool: &[Arc<dyn Dialect>]) -> Resul
     };
     let tied: Vec<&'static str> = tried
         .iter()
-        .filter(|(_, c)| c.rows == top.rows && c.rank == top.rank && whole_rows(c) == whole_rows(&top))
+        .filter(|(_, c)| c.rows == top.rows && c.rank == top.rank)
         .map(|(_, c)| c.name)
         .collect();
     if tied.len() > 1 {

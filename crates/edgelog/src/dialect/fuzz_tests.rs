@@ -18,6 +18,14 @@ const SEEDS: &[&str] = &[
     r#"{"httpRequest":{"requestUrl":"http://a/b","status":200,"latency":"0.1s"},"timestamp":"2024-05-01T17:27:08Z"}"#,
     r#"{"time":"2024-11-27T13:28:34+09:00","remote_addr":"192.0.2.1","request":"GET / HTTP/1.1","status":"200"}"#,
     "1 80765 3d6ab88.1.1 1606768511 3241 3241 127.0.0.1 200 HTTP h GET p 80 0 text/plain UA - - - - - 2 0 2 - - ^ 0 TLSv1.2 10 100 - - - 1234 - 1 -",
+    r#"Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in~ static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu|curl/8} {} "GET https://a/index.html HTTP/2.0" 0/0/0/0/1 a/TLSv1.3"#,
+    "10.0.1.2:1 [06/Feb/2009:12:12:51.443] fnt/b1: SSL handshake failure",
+    "1286536309.450    211 192.168.0.68 TCP_MISS/200 1645 GET http://www.example.com/ - HIER_DIRECT/93.184.216.34 text/html",
+    r#"[2019-04-08T16:16:55.931Z] "GET /service/1 HTTP/1.1" 200 - 0 89 5 4 "-" "curl/7.54.0" "id" "localhost:8000" "172.18.0.3:80""#,
+    r#"172.17.0.1 - - [08/Dec/2021:09:16:05 +0000] "GET /a HTTP/1.1" 200 414 "-" "-" 500 "test@docker" "http://172.17.0.3:80" 0ms"#,
+    r#"{"ClientHost":"1.2.3.4","StartUTC":"2021-12-08T14:02:43.587782192Z","DownstreamStatus":200,"RequestMethod":"GET","Duration":357313}"#,
+    r#"caddy  | {"ts":1693840791.75,"request":{"remote_ip":"1.2.3.4","headers":{"User-Agent":["curl"]}},"status":200,"duration":0.1}"#,
+    r#"{"time":"2021-12-15T03:10:11Z","category":"FrontdoorAccessLog","properties":{"clientIp":"1.2.3.4","httpStatusCode":"200","timeTaken":"0.1"}}"#,
 ];
 
 fn feed(d: &dyn Dialect, lines: &[String]) {

@@ -145,6 +145,11 @@ impl<'a> Val<'a> {
                                 a if a < 1e17 => f / 1e3,
                                 _ => f / 1e6,
                             };
+                            // Years 0 to 9999, as the text forms allow: a
+                            // wild number is a bad value, not a time.
+                            if !(0.0..253_402_300_800_000.0).contains(&ms) {
+                                return Err(bad());
+                            }
                             Val::Time(ms.round() as i64)
                         }
                         _ => Val::Time(parse_epoch_auto(&n.to_string()).ok_or_else(bad)?),
@@ -157,10 +162,6 @@ impl<'a> Val<'a> {
                 })
             }
             J::Array(a) if a.is_empty() => Ok(Val::Null),
-            // A header logged as an array of its values (Caddy): the one value.
-            J::Array(a) if a.len() == 1 && a[0].is_string() && matches!(ty, Ty::Str | Ty::Dict) => {
-                Val::from_json(ty, &a[0], col)
-            }
             // A list of texts (headers logged as arrays): joined as the line would write it.
             J::Array(a) if ty == Ty::List && a.iter().all(J::is_string) => Ok(Val::Str(Cow::Owned(
                 a.iter().filter_map(J::as_str).collect::<Vec<_>>().join(", "),
@@ -321,11 +322,29 @@ pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
 /// list (`10.0.0.2, 10.0.0.1, 127.0.0.1`): the original client, as proxies
 /// append. A field with one address is itself.
 pub fn first_address(text: &str) -> &str {
-    if text.contains(',') {
+    let first = if text.contains(',') {
         list_items(text).next().unwrap_or(text)
     } else {
         text
-    }
+    };
+    // `example.com 10.0.0.2`: a virtual host written before the address
+    // (a `$host $remote_addr ...` format read as combined).
+    first.rsplit(char::is_whitespace).next().unwrap_or(first)
+}
+
+/// The word before the address in an address field (`example.com
+/// 10.0.0.2, ...`) when it looks like a host name: the virtual host.
+pub fn leading_host(text: &str) -> Option<&str> {
+    let (word, rest) = text.trim_start().split_once(char::is_whitespace)?;
+    let host = strip_port(word.trim_matches('"'));
+    let plausible = !rest.trim().is_empty()
+        && !host.contains(',')
+        && (host.contains('.') || host == "localhost")
+        && host.bytes().any(|b| b.is_ascii_alphabetic())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    plausible.then_some(host)
 }
 
 /// `host:port` or `[v6]:port` without the port.

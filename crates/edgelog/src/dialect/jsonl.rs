@@ -188,7 +188,7 @@ const CADDY: &[Spec] = &[
     ("request_host", "request.host", Ty::Str),
     ("request_uri", "request.uri", Ty::Str),
     ("request_headers", "request.headers", Ty::Str),
-    ("x_forwarded_for", "request.headers.X-Forwarded-For", Ty::Str),
+    ("forwarded_for", "request.headers.X-Forwarded-For", Ty::List),
     ("tls_version", "request.tls.version", Ty::U64),
     ("tls_cipher_suite", "request.tls.cipher_suite", Ty::U64),
     ("tls_proto", "request.tls.proto", Ty::Dict),
@@ -590,7 +590,7 @@ impl TextRules for JsonRules {
     fn sampled(&self, sample: &[String]) -> Sampled {
         let objects: Vec<serde_json::Map<String, J>> = sample
             .iter()
-            .filter_map(|l| match serde_json::from_str::<J>(l) {
+            .filter_map(|l| match serde_json::from_str::<J>(json_start(l)) {
                 Ok(J::Object(m)) => Some(m),
                 _ => None,
             })
@@ -744,7 +744,9 @@ impl RowParser for JsonParser {
                 canon.time = get("StartUTC")
                     .and_then(Val::time)
                     .or_else(|| get("StartLocal").and_then(Val::time));
-                canon.client_ip = text("ClientHost").map(|h| Cow::Owned(first_address(&h).to_string()));
+                canon.client_ip = text("ClientHost")
+                    .map(|h| Cow::Owned(first_address(&h).to_string()))
+                    .or_else(|| text("ClientAddr").map(|a| Cow::Owned(strip_port(&a).to_string())));
                 canon.host = text("RequestHost");
                 if let Some(line) = text("RequestLine") {
                     canon.request_line_owned(&line);

@@ -15,6 +15,7 @@
 
 pub mod canonical;
 pub mod clf;
+pub mod derived;
 pub mod detect;
 pub mod fields;
 pub mod generic;
@@ -28,6 +29,8 @@ pub mod w3c;
 
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod round2_tests;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -134,6 +137,12 @@ fn dialect_of(kind: &DialectKind) -> Result<Arc<dyn Dialect>, String> {
             )
         }),
     }
+}
+
+/// `dialect` without its derived columns, as a lake made before them stores
+/// its rows ([`DialectSpec::build`] of a spec with `legacy_columns`).
+fn without_derived(dialect: Arc<dyn Dialect>) -> Arc<dyn Dialect> {
+    Arc::new(derived::WithoutDerived(dialect))
 }
 
 /// The name of every dialect of `edgelog formats`, in listing order.

@@ -307,12 +307,13 @@ impl RowParser for ProxyParser {
                 canon.time = Some(l.time_ms);
                 canon.client_ip = Some(Cow::Borrowed(l.client));
                 canon.method = Some(Cow::Borrowed(l.method));
-                if l.method == "CONNECT" || !l.url.contains('/') {
+                if l.url.contains("://") || l.url.starts_with('/') {
+                    canon.url(l.url);
+                } else if l.method == "CONNECT" {
                     // `CONNECT host:443`: a host, no path.
                     canon.host = Some(Cow::Owned(strip_port(l.url).to_string()));
-                } else {
-                    canon.url(l.url);
                 }
+                // Else no request reached Squid (`NONE error:transaction-end-before-headers`).
                 canon.status = status;
                 canon.bytes = Some(l.bytes);
                 canon.cache_status = Some(Cow::Borrowed(l.result_code));

@@ -78,12 +78,20 @@ pub struct DialectSpec {
     /// dialects that need none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampled: Option<Sampled>,
+    /// The columns of a lake made before derived columns (`forwarded_for`)
+    /// existed: the dialect without them, as such a lake stores its rows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legacy_columns: bool,
 }
 
 impl DialectSpec {
     /// A spec of this kind, with no sample yet.
     pub fn new(kind: DialectKind) -> Self {
-        DialectSpec { kind, sampled: None }
+        DialectSpec {
+            kind,
+            sampled: None,
+            legacy_columns: false,
+        }
     }
 
     /// Detect the dialect.
@@ -145,9 +153,14 @@ impl DialectSpec {
     /// unknown name, a bad `log_format`); `auto` must be resolved first.
     pub fn build(&self) -> Result<Arc<dyn Dialect>, String> {
         let base = dialect_of(&self.kind)?;
-        Ok(match &self.sampled {
+        let built = match &self.sampled {
             Some(s) => base.with_sampled(s),
             None => base,
+        };
+        Ok(if self.legacy_columns {
+            super::without_derived(built)
+        } else {
+            built
         })
     }
 }

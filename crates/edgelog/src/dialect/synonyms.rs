@@ -381,6 +381,11 @@ impl CanonMap {
 
     fn text(&self, column: &str, root: &J) -> Option<Cow<'static, str>> {
         let (v, _) = self.first(column, root)?;
+        // A header logged as an array of its values (Caddy): the first.
+        let v = match v {
+            J::Array(a) => a.first()?,
+            v => v,
+        };
         match Val::from_json(Ty::Str, v, column).ok()? {
             Val::Str(s) => Some(Cow::Owned(s.into_owned())),
             _ => None,

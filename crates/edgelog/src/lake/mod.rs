@@ -41,6 +41,11 @@ use crate::source::{Location, SourceError, open_location, parse_location};
 
 /// The table property holding the lake's dialect (a [`DialectSpec`] as JSON).
 pub const FORMAT_PROPERTY: &str = "edgelog.format";
+/// The table property saying the lake stores the derived columns
+/// (`forwarded_for`); a lake without it was made before they existed.
+pub const COLUMNS_PROPERTY: &str = "edgelog.columns";
+/// [`COLUMNS_PROPERTY`]'s value for the columns of this edgelog.
+pub const COLUMNS_VERSION: &str = "2";
 
 /// The application transaction every commit of edgelog's writers carries
 /// (ingest, retain): delta-rs refuses a commit made from a snapshot that
@@ -213,7 +218,16 @@ impl Lake {
                     self.location
                 ))
             })?;
-        serde_json::from_str(&text).map_err(|e| LakeError::Damaged(format!("bad {FORMAT_PROPERTY}: {e}")))
+        let mut spec: DialectSpec =
+            serde_json::from_str(&text).map_err(|e| LakeError::Damaged(format!("bad {FORMAT_PROPERTY}: {e}")))?;
+        // A lake made before derived columns keeps its columns: its format
+        // is read without them, raw objects beside it too.
+        spec.legacy_columns = !snapshot
+            .snapshot()
+            .table_properties()
+            .unknown_properties
+            .contains_key(COLUMNS_PROPERTY);
+        Ok(spec)
     }
 
     /// Makes the table: the stored columns of `raw`, partitioned by
@@ -232,11 +246,15 @@ impl Lake {
             .create()
             .with_columns(fields.fields().cloned())
             .with_partition_columns([schema::DAY])
-            .with_configuration([
-                (FORMAT_PROPERTY, Some(format.as_str())),
-                // The commits' notes say which objects the lake holds: keep them.
-                ("delta.enableExpiredLogCleanup", Some("false")),
-            ])
+            .with_configuration(
+                [
+                    (FORMAT_PROPERTY, Some(format.as_str())),
+                    // The commits' notes say which objects the lake holds: keep them.
+                    ("delta.enableExpiredLogCleanup", Some("false")),
+                ]
+                .into_iter()
+                .chain((!format_spec.legacy_columns).then_some((COLUMNS_PROPERTY, Some(COLUMNS_VERSION)))),
+            )
             // `edgelog.*` is ours: not a Delta property, and not an error.
             .with_raise_if_key_not_exists(false)
             .with_save_mode(SaveMode::ErrorIfExists)

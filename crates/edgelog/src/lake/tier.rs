@@ -54,7 +54,7 @@ use tokio::io::AsyncWriteExt;
 use super::manifest::{CommitNote, Expired, Manifest, NOTE_KEY};
 use super::schema::DAY;
 use super::table::day_of;
-use super::{DataFile, FORMAT_PROPERTY, Lake, LakeError, one_line};
+use super::{COLUMNS_PROPERTY, DataFile, FORMAT_PROPERTY, Lake, LakeError, one_line};
 use crate::config::{StorageOptions, parse_duration_ms};
 use crate::source::{Location, parse_location};
 
@@ -222,17 +222,27 @@ impl Lake {
             .get(FORMAT_PROPERTY)
             .cloned()
             .unwrap_or_default();
+        let columns = snapshot
+            .snapshot()
+            .table_properties()
+            .unknown_properties
+            .get(COLUMNS_PROPERTY)
+            .cloned();
         let made = self
             .table()
             .clone()
             .create()
             .with_columns(snapshot.schema().fields().cloned())
             .with_partition_columns([DAY])
-            .with_configuration([
-                (FORMAT_PROPERTY, Some(format.as_str())),
-                (HOT_PROPERTY, Some(hot_id.as_str())),
-                ("delta.enableExpiredLogCleanup", Some("false")),
-            ])
+            .with_configuration(
+                [
+                    (FORMAT_PROPERTY, Some(format.as_str())),
+                    (HOT_PROPERTY, Some(hot_id.as_str())),
+                    ("delta.enableExpiredLogCleanup", Some("false")),
+                ]
+                .into_iter()
+                .chain(columns.as_deref().map(|c| (COLUMNS_PROPERTY, Some(c)))),
+            )
             .with_raise_if_key_not_exists(false)
             .with_save_mode(SaveMode::ErrorIfExists)
             .await;
