@@ -951,3 +951,60 @@ fn two_retains_and_an_ingest_at_once_show_every_row_once() {
     let verify = Cmd::new(["lake", "verify", lake]).run();
     assert!(verify.ok().contains("ok:"), "{}", verify.stdout);
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A lake written by an edgelog before `forwarded_for` (tests/data/lake-v1)
+/// keeps its columns: queries read it as it was, raw objects beside it are
+/// read without the derived column too, and ingests into it still commit.
+#[test]
+fn a_lake_made_before_forwarded_for_keeps_its_columns() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/lake-v1");
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    copy_dir(&fixture.join("combined_xff"), &lake);
+    let lake = lake.to_str().unwrap();
+    let columns = ask(&["--lake", lake], "SELECT * FROM logs LIMIT 0");
+    assert!(
+        columns.contains("http_x_forwarded_for") && !columns.contains(",forwarded_for"),
+        "{columns}"
+    );
+    let fields = "client_ip, time, path, status, bytes, http_x_forwarded_for";
+    let sql = format!("SELECT {fields} FROM logs ORDER BY time, _line");
+    let raw_a = fixture.join("shop-a.log");
+    let raw = ask(&["--from", raw_a.to_str().unwrap()], &sql);
+    assert_eq!(ask(&["--lake", lake], &sql), raw);
+    assert_eq!(raw.lines().count(), 41);
+
+    // More objects: ingested in the lake's columns, and read beside it.
+    let more = dir.path().join("more");
+    std::fs::create_dir_all(&more).unwrap();
+    let shop =
+        std::fs::read_to_string(shared_dir().join("corpus/nginx_combined_xff/lnav_logfile_shop_access_log.0")).unwrap();
+    let next: String = shop.lines().skip(40).take(60).map(|l| format!("{l}\n")).collect();
+    std::fs::write(more.join("shop-b.log"), next).unwrap();
+    let more = more.to_str().unwrap();
+    let beside = ask(&["--lake", lake, "--from", more], "SELECT count(*) FROM logs");
+    assert_eq!(beside, "count(*)\n100\n");
+    ingest(more, lake, &["-q"]).ok();
+    assert_eq!(ask(&["--lake", lake], "SELECT count(*) FROM logs"), "count(*)\n100\n");
+    let columns = ask(&["--lake", lake], "SELECT * FROM logs LIMIT 0");
+    assert!(!columns.contains(",forwarded_for"), "{columns}");
+    // A new lake of the same files has the column.
+    let fresh = dir.path().join("fresh");
+    let fresh = fresh.to_str().unwrap();
+    ingest(more, fresh, &["-q"]).ok();
+    let columns = ask(&["--lake", fresh], "SELECT * FROM logs LIMIT 0");
+    assert!(columns.contains(",forwarded_for"), "{columns}");
+}
