@@ -100,11 +100,11 @@ const REAL: &[(&str, &str, usize, &[u64])] = &[
     // `docker compose logs` output: 35 runtime messages and 4 access entries.
     ("caddy/lnav_logfile_caddy_log.0", "ndjson", 39, &[]),
     ("caddy/lnav_logfile_caddy_log.1", "caddy", 4, &[]),
-    // Envoy JSON (Envoy Gateway's keys), read through the synonym table.
-    ("envoy/crowdsec_envoy-http-bad-user-agent.log", "ndjson", 2, &[]),
-    ("envoy/crowdsec_envoy-http-crawl-non_statics.log", "ndjson", 41, &[]),
+    // Envoy JSON (Envoy Gateway's keys).
+    ("envoy/crowdsec_envoy-http-bad-user-agent.log", "envoy-json", 2, &[]),
+    ("envoy/crowdsec_envoy-http-crawl-non_statics.log", "envoy-json", 41, &[]),
     // CRI-prefixed JSON; 4 text lines in another format.
-    ("envoy/crowdsec_envoy.log", "ndjson", 6, &[4, 5, 9, 10]),
+    ("envoy/crowdsec_envoy.log", "envoy-json", 6, &[4, 5, 9, 10]),
     ("envoy/elastic-beats_envoy-json.log", "ndjson", 2, &[]),
     ("envoy/elastic-beats_envoy.log", "envoy", 4, &[]),
     // Lines 6 and 7 are Docker JSON records wrapping an Envoy line.
@@ -276,6 +276,7 @@ fn every_new_dialect_fills_the_report_panels() {
             "haproxy",
             "squid",
             "envoy",
+            "envoy-json",
             "traefik",
             "traefik-json",
             "caddy",
@@ -330,7 +331,7 @@ fn every_new_dialect_fills_the_report_panels() {
             assert!(*n > 0, "{format}: no {name} in any file");
         }
     }
-    assert_eq!(filled.len(), 7, "{filled:?}");
+    assert_eq!(filled.len(), 8, "{filled:?}");
 }
 
 /// Formats that are not detected because they are the user's: varnishncsa

@@ -223,20 +223,31 @@ impl NginxCanon {
         });
         // `$http_host` and Envoy's `:authority` may carry a port.
         c.host = get(&self.host).and_then(Val::cow).map(|h| match h {
-            Cow::Borrowed(s) => Cow::Borrowed(strip_port(s)),
-            Cow::Owned(s) => Cow::Owned(strip_port(&s).to_string()),
+            Cow::Borrowed(s) if s.contains(':') => Cow::Borrowed(strip_port(s)),
+            Cow::Owned(s) if s.contains(':') => Cow::Owned(strip_port(&s).to_string()),
+            h => h,
         });
         // The first of an X-Forwarded-For list, without a port (Envoy's
-        // `%DOWNSTREAM_REMOTE_ADDRESS%` is `10.0.0.1:5678`).
-        c.client_ip = get(&self.client_ip).and_then(Val::cow).map(|ip| match ip {
-            Cow::Borrowed(s) => Cow::Borrowed(strip_port(first_address(s))),
-            Cow::Owned(s) => Cow::Owned(strip_port(first_address(&s)).to_string()),
-        });
-        if c.host.is_none()
-            && let Some(vhost) = get(&self.client_ip).and_then(Val::text).and_then(leading_host)
-        {
-            c.host = Some(Cow::Owned(vhost.to_string()));
-        }
+        // `%DOWNSTREAM_REMOTE_ADDRESS%` is `10.0.0.1:5678`), and a virtual
+        // host written before it. Nearly every line has one plain address:
+        // one byte scan decides (this runs for every row).
+        let ip = get(&self.client_ip).and_then(Val::cow);
+        let plain = |s: &str| !s.bytes().any(|b| matches!(b, b',' | b' ' | b'\t' | b':' | b'@' | b'['));
+        c.client_ip = match ip {
+            Some(ip) if plain(&ip) => Some(ip),
+            Some(ip) => {
+                if c.host.is_none()
+                    && let Some(vhost) = leading_host(&ip)
+                {
+                    c.host = Some(Cow::Owned(vhost.to_string()));
+                }
+                Some(match ip {
+                    Cow::Borrowed(s) => Cow::Borrowed(strip_port(first_address(s))),
+                    Cow::Owned(s) => Cow::Owned(strip_port(first_address(&s)).to_string()),
+                })
+            }
+            None => None,
+        };
         if let Some(Val::Str(r)) = get(&self.request) {
             match r {
                 Cow::Borrowed(s) => c.request_line(s),

@@ -322,6 +322,10 @@ pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
 /// list (`10.0.0.2, 10.0.0.1, 127.0.0.1`): the original client, as proxies
 /// append. A field with one address is itself.
 pub fn first_address(text: &str) -> &str {
+    // Nearly every address field is one address: one byte scan.
+    if !text.bytes().any(|b| matches!(b, b',' | b' ' | b'\t')) {
+        return text;
+    }
     let first = if text.contains(',') {
         list_items(text).next().unwrap_or(text)
     } else {
@@ -329,13 +333,13 @@ pub fn first_address(text: &str) -> &str {
     };
     // `example.com 10.0.0.2`: a virtual host written before the address
     // (a `$host $remote_addr ...` format read as combined).
-    first.rsplit(char::is_whitespace).next().unwrap_or(first)
+    first.rsplit([' ', '\t']).next().unwrap_or(first)
 }
 
 /// The word before the address in an address field (`example.com
 /// 10.0.0.2, ...`) when it looks like a host name: the virtual host.
 pub fn leading_host(text: &str) -> Option<&str> {
-    let (word, rest) = text.trim_start().split_once(char::is_whitespace)?;
+    let (word, rest) = text.trim_start().split_once([' ', '\t'])?;
     let host = strip_port(word.trim_matches('"'));
     let plausible = !rest.trim().is_empty()
         && !host.contains(',')

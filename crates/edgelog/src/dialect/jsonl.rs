@@ -37,6 +37,8 @@ pub enum Kind {
     Traefik,
     /// Azure Front Door / Azure CDN access logs as diagnostic settings export them.
     AzureFrontDoor,
+    /// Envoy JSON access logs with the keys of Istio's and Envoy Gateway's defaults.
+    EnvoyJson,
     /// Any JSON lines: types inferred from the sample.
     Ndjson,
 }
@@ -283,6 +285,56 @@ const AZURE: &[Spec] = &[
     ("isReceivedFromClient", "properties.isReceivedFromClient", Ty::Bool),
 ];
 
+/// Istio's default JSON keys; Envoy Gateway spells some of them as the
+/// header or operator (see [`envoy_alias`]).
+const ENVOY_JSON: &[Spec] = &[
+    ("start_time", "start_time", Ty::Time),
+    ("method", "method", Ty::Dict),
+    ("path", "path", Ty::Str),
+    ("protocol", "protocol", Ty::Dict),
+    ("response_code", "response_code", Ty::U16),
+    ("response_flags", "response_flags", Ty::Dict),
+    ("response_code_details", "response_code_details", Ty::Dict),
+    (
+        "connection_termination_details",
+        "connection_termination_details",
+        Ty::Str,
+    ),
+    (
+        "upstream_transport_failure_reason",
+        "upstream_transport_failure_reason",
+        Ty::Str,
+    ),
+    ("bytes_received", "bytes_received", Ty::U64),
+    ("bytes_sent", "bytes_sent", Ty::U64),
+    ("duration", "duration", Ty::U64),
+    ("upstream_service_time", "upstream_service_time", Ty::U64),
+    ("x_forwarded_for", "x_forwarded_for", Ty::Str),
+    ("user_agent", "user_agent", Ty::Str),
+    ("request_id", "request_id", Ty::Str),
+    ("authority", "authority", Ty::Str),
+    ("upstream_host", "upstream_host", Ty::Str),
+    ("upstream_cluster", "upstream_cluster", Ty::Dict),
+    ("upstream_local_address", "upstream_local_address", Ty::Str),
+    ("downstream_local_address", "downstream_local_address", Ty::Str),
+    ("downstream_remote_address", "downstream_remote_address", Ty::Str),
+    ("requested_server_name", "requested_server_name", Ty::Str),
+    ("route_name", "route_name", Ty::Str),
+];
+
+/// Envoy Gateway's key for an Istio-named column.
+fn envoy_alias(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "path" => "x-envoy-origin-path",
+        "authority" => ":authority",
+        "user_agent" => "user-agent",
+        "x_forwarded_for" => "x-forwarded-for",
+        "request_id" => "x-request-id",
+        "upstream_service_time" => "x-envoy-upstream-service-time",
+        _ => return None,
+    })
+}
+
 /// One column: SQL name, key path (dot-separated), type.
 #[derive(Debug, Clone)]
 struct JCol {
@@ -367,6 +419,7 @@ fn specs(kind: Kind) -> &'static [Spec] {
         Kind::Caddy => CADDY,
         Kind::Traefik => TRAEFIK,
         Kind::AzureFrontDoor => AZURE,
+        Kind::EnvoyJson => ENVOY_JSON,
         _ => &[],
     }
 }
@@ -393,6 +446,18 @@ fn required(kind: Kind) -> &'static [&'static [&'static str]] {
             &["RequestMethod", "RequestLine"],
         ],
         Kind::AzureFrontDoor => &[&["properties"], &["time"], &["category", "operationName"]],
+        Kind::EnvoyJson => &[
+            &["response_code"],
+            &["start_time"],
+            &[
+                "upstream_host",
+                "upstream_cluster",
+                "response_flags",
+                "route_name",
+                "downstream_remote_address",
+                "x-envoy-origin-path",
+            ],
+        ],
         Kind::Ndjson => &[],
     }
 }
@@ -487,6 +552,15 @@ fn family_key(kind: Kind, key: &str) -> bool {
         .iter()
         .any(|p| key.starts_with(p)),
         Kind::AzureFrontDoor => AZURE.contains(&key),
+        Kind::EnvoyJson => {
+            ENVOY_JSON.iter().any(|(n, ..)| envoy_alias(n) == Some(key))
+                || [
+                    "referer",
+                    "x-envoy-external-address",
+                    "downstream_direct_remote_address",
+                ]
+                .contains(&key)
+        }
         Kind::Gcp => GCP.contains(&key),
         Kind::Akamai => AKAMAI.contains(&key),
         _ => false,
@@ -531,6 +605,7 @@ impl TextRules for JsonRules {
             Kind::Caddy => "caddy",
             Kind::Traefik => "traefik-json",
             Kind::AzureFrontDoor => "azure-frontdoor",
+            Kind::EnvoyJson => "envoy-json",
             Kind::Ndjson => "ndjson",
         }
     }
@@ -552,6 +627,9 @@ impl TextRules for JsonRules {
                 "Azure Front Door / Azure CDN access logs as diagnostic settings export them (JSON with properties)"
                     .into()
             }
+            Kind::EnvoyJson => "Envoy JSON access logs (Istio's default keys, or Envoy Gateway's: :authority, \
+                                x-envoy-origin-path, user-agent, ...; duration in ms)"
+                .into(),
             Kind::Ndjson => format!(
                 "any JSON lines; types inferred from the first lines ({} columns), canonical columns from common key \
                  names (ndjson:COLUMN=KEY,... to declare others)",
@@ -598,7 +676,9 @@ impl TextRules for JsonRules {
         let mut keys: Vec<SampledKey> = Vec::new();
         for m in &objects {
             for k in m.keys() {
-                if self.paths.iter().any(|p| p[0] == *k) || keys.iter().any(|s| s.key == *k) {
+                // Envoy Gateway's spellings of Envoy JSON's columns are read as them.
+                let aliased = self.kind == Kind::EnvoyJson && family_key(self.kind, k);
+                if aliased || self.paths.iter().any(|p| p[0] == *k) || keys.iter().any(|s| s.key == *k) {
                     continue;
                 }
                 let ty = match self.kind {
@@ -703,12 +783,17 @@ impl RowParser for JsonParser {
             }
         }
         for k in obj.keys() {
-            if !self.paths.iter().any(|p| p[0] == *k) {
+            let aliased = self.kind == Kind::EnvoyJson && family_key(self.kind, k);
+            if !aliased && !self.paths.iter().any(|p| p[0] == *k) {
                 unknown(k);
             }
         }
         for ((col, path), slot) in self.cols.iter().zip(&self.paths).zip(vals.iter_mut()) {
-            if let Some(v) = lookup(&root, path) {
+            let v = lookup(&root, path).or_else(|| match self.kind {
+                Kind::EnvoyJson => root.get(envoy_alias(&path[0])?),
+                _ => None,
+            });
+            if let Some(v) = v {
                 *slot = Val::from_json(col.ty, v, &col.name)?;
             }
         }
@@ -768,6 +853,26 @@ impl RowParser for JsonParser {
                 canon.referer = header(&root, &["request_Referer"]);
                 canon.user_agent = header(&root, &["request_User-Agent"]);
                 canon.request_time = get("Duration").and_then(Val::f64).map(|ns| ns / 1e9);
+            }
+            Kind::EnvoyJson => {
+                canon.time = get("start_time").and_then(Val::time);
+                canon.host = text("authority").map(|h| Cow::Owned(strip_port(&h).to_string()));
+                canon.client_ip = text("x_forwarded_for")
+                    .map(|x| Cow::Owned(first_address(&x).to_string()))
+                    .or_else(|| text("downstream_remote_address").map(|a| Cow::Owned(strip_port(&a).to_string())));
+                canon.method = text("method");
+                if let Some(p) = text("path") {
+                    canon.url(&p);
+                }
+                canon.protocol = text("protocol");
+                canon.status = get("response_code")
+                    .and_then(Val::u64)
+                    .and_then(|s| u16::try_from(s).ok())
+                    .filter(|&s| s != 0);
+                canon.bytes = get("bytes_sent").and_then(Val::u64);
+                canon.referer = header(&root, &["referer"]);
+                canon.user_agent = text("user_agent");
+                canon.request_time = get("duration").and_then(Val::f64).map(|ms| ms / 1e3);
             }
             Kind::AzureFrontDoor => {
                 canon.time = get("time").and_then(Val::time);

@@ -173,6 +173,7 @@ fn registry() -> Vec<Arc<dyn Dialect>> {
             Arc::new(jsonl::JsonRules::new(jsonl::Kind::Caddy)),
             Arc::new(jsonl::JsonRules::new(jsonl::Kind::Traefik)),
             Arc::new(jsonl::JsonRules::new(jsonl::Kind::AzureFrontDoor)),
+            Arc::new(jsonl::JsonRules::new(jsonl::Kind::EnvoyJson)),
             Arc::new(w3c::W3cRules::new(w3c::Flavor::W3c)),
             Arc::new(jsonl::JsonRules::new(jsonl::Kind::Ndjson)),
         ])
