@@ -25,7 +25,7 @@ fn formats_dir(rel: &str) -> String {
 }
 
 /// Line numbers of data lines: not blank, not a `#` directive.
-fn data_lines(path: &Path) -> BTreeSet<u64> {
+pub(crate) fn data_lines(path: &Path) -> BTreeSet<u64> {
     let raw = std::fs::read(path).unwrap();
     let mut bytes = Vec::new();
     if raw.starts_with(&[0x1f, 0x8b]) {
@@ -44,7 +44,7 @@ fn data_lines(path: &Path) -> BTreeSet<u64> {
 }
 
 /// The `_line` of every row edgelog reads from `path`.
-fn row_lines(path: &str, format: &str) -> BTreeSet<u64> {
+pub(crate) fn row_lines(path: &str, format: &str) -> BTreeSet<u64> {
     let run = edgelog([
         "query",
         "-q",
@@ -59,7 +59,7 @@ fn row_lines(path: &str, format: &str) -> BTreeSet<u64> {
     run.ok().lines().skip(1).map(|l| l.parse().unwrap()).collect()
 }
 
-fn detected(path: &str) -> String {
+pub(crate) fn detected(path: &str) -> String {
     let run = edgelog(["detect", path]);
     let out = run.ok();
     let last = out.lines().last().unwrap_or_default();

@@ -7,8 +7,9 @@
 //! of any shape fills the canonical columns, or the user's mapping does.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::formats::{data_lines, detected, row_lines};
 use crate::harness::edgelog;
 
 fn real(rel: &str) -> String {
@@ -17,42 +18,6 @@ fn real(rel: &str) -> String {
         .join(rel)
         .to_string_lossy()
         .into_owned()
-}
-
-/// Line numbers of data lines: not blank, not a `#` comment.
-fn data_lines(path: &str) -> BTreeSet<u64> {
-    let bytes = std::fs::read(path).unwrap();
-    String::from_utf8_lossy(&bytes)
-        .split('\n')
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|(i, _)| i as u64 + 1)
-        .collect()
-}
-
-fn detected(path: &str) -> String {
-    let out = edgelog(["detect", path]).ok().to_string();
-    out.lines()
-        .last()
-        .and_then(|l| l.strip_prefix("format: "))
-        .and_then(|r| r.split(' ').next())
-        .unwrap_or_else(|| panic!("no verdict in {out}"))
-        .to_string()
-}
-
-fn row_lines(path: &str, format: &str) -> BTreeSet<u64> {
-    let run = edgelog([
-        "query",
-        "-q",
-        "--format",
-        format,
-        "--from",
-        path,
-        "-o",
-        "csv",
-        "SELECT _line FROM logs",
-    ]);
-    run.ok().lines().skip(1).map(|l| l.parse().unwrap()).collect()
 }
 
 /// (file under tests/data/real, detected format, rows, malformed line numbers).
@@ -225,7 +190,7 @@ fn every_real_file_is_detected_and_each_data_line_is_a_row_or_a_numbered_malform
         assert_eq!(detected(&path), *format, "{rel}");
         let got = row_lines(&path, "auto");
         assert_eq!(got.len(), *rows, "{rel}: rows");
-        let missing: Vec<u64> = data_lines(&path).difference(&got).copied().collect();
+        let missing: Vec<u64> = data_lines(Path::new(&path)).difference(&got).copied().collect();
         assert_eq!(missing, *malformed, "{rel}: data lines that are not rows");
         let run = edgelog(["query", "-v", "--from", &path, "SELECT count(*) FROM logs"]);
         run.ok();
