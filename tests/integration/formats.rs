@@ -136,35 +136,40 @@ const CORPUS: &[(&str, &str, usize, &[u64])] = &[
     ("w3c_iis/lnav_logfile_w3c_big.0", "w3c", 210, &[]),
 ];
 
+/// `path` is detected as `format`, reads `rows` rows, and its data lines that
+/// are not rows are exactly `malformed`: the summary counts them and `-v`
+/// names the first.
+pub(crate) fn check_file(path: &Path, format: &str, rows: usize, malformed: &[u64]) {
+    let p = path.to_str().unwrap();
+    assert_eq!(detected(p), format, "{p}");
+    let got = row_lines(p, "auto");
+    assert_eq!(got.len(), rows, "{p}: rows");
+    let missing: Vec<u64> = data_lines(path).difference(&got).copied().collect();
+    assert_eq!(missing, malformed, "{p}: data lines that are not rows");
+    let run = edgelog(["query", "-v", "--from", p, "SELECT count(*) FROM logs"]);
+    run.ok();
+    if malformed.is_empty() {
+        assert!(run.stderr.contains("no malformed lines"), "{p}: {}", run.stderr);
+    } else {
+        assert!(
+            run.stderr.contains(&format!("{} malformed lines", malformed.len())),
+            "{p}: {}",
+            run.stderr
+        );
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert!(
+            run.stderr.contains(&format!("{name}:{}:", malformed[0])),
+            "{p}: {}",
+            run.stderr
+        );
+    }
+}
+
 #[test]
 fn every_corpus_file_is_detected_and_each_data_line_is_a_row_or_a_numbered_malformed_line() {
     let mut seen = 0;
     for (rel, format, rows, malformed) in CORPUS {
-        let path = corpus(rel);
-        let p = path.to_str().unwrap();
-        assert_eq!(detected(p), *format, "{rel}");
-        let got = row_lines(p, "auto");
-        assert_eq!(got.len(), *rows, "{rel}: rows");
-        let missing: Vec<u64> = data_lines(&path).difference(&got).copied().collect();
-        assert_eq!(missing, *malformed, "{rel}: data lines that are not rows");
-        // The summary counts exactly those, and -v names the first of them.
-        let run = edgelog(["query", "-v", "--from", p, "SELECT count(*) FROM logs"]);
-        run.ok();
-        if malformed.is_empty() {
-            assert!(run.stderr.contains("no malformed lines"), "{rel}: {}", run.stderr);
-        } else {
-            assert!(
-                run.stderr.contains(&format!("{} malformed lines", malformed.len())),
-                "{rel}: {}",
-                run.stderr
-            );
-            let name = path.file_name().unwrap().to_string_lossy();
-            assert!(
-                run.stderr.contains(&format!("{name}:{}:", malformed[0])),
-                "{rel}: {}",
-                run.stderr
-            );
-        }
+        check_file(&corpus(rel), format, *rows, malformed);
         seen += 1;
     }
     // Every log file of the corpus is in the table (the two Akamai JSON

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::formats::{data_lines, detected, row_lines};
+use crate::formats::{check_file, detected};
 use crate::harness::edgelog;
 
 fn real(rel: &str) -> String {
@@ -186,23 +186,7 @@ const UNREADABLE: &[&str] = &[
 fn every_real_file_is_detected_and_each_data_line_is_a_row_or_a_numbered_malformed_line() {
     let mut seen = BTreeSet::new();
     for (rel, format, rows, malformed) in REAL {
-        let path = real(rel);
-        assert_eq!(detected(&path), *format, "{rel}");
-        let got = row_lines(&path, "auto");
-        assert_eq!(got.len(), *rows, "{rel}: rows");
-        let missing: Vec<u64> = data_lines(Path::new(&path)).difference(&got).copied().collect();
-        assert_eq!(missing, *malformed, "{rel}: data lines that are not rows");
-        let run = edgelog(["query", "-v", "--from", &path, "SELECT count(*) FROM logs"]);
-        run.ok();
-        if malformed.is_empty() {
-            assert!(run.stderr.contains("no malformed lines"), "{rel}: {}", run.stderr);
-        } else {
-            assert!(
-                run.stderr.contains(&format!("{} malformed lines", malformed.len())),
-                "{rel}: {}",
-                run.stderr
-            );
-        }
+        check_file(Path::new(&real(rel)), format, *rows, malformed);
         seen.insert(rel.to_string());
     }
     for rel in UNREADABLE {

@@ -32,10 +32,11 @@ use crate::text::{MONTHS, parse_clf_time};
 use crate::time::parse_iso8601;
 
 /// Which of HAProxy's standard formats a line is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HaproxyKind {
     /// `option httplog`: five timers, the status, cookies, captured headers
     /// and the request line.
+    #[default]
     Http,
     /// `option tcplog`: three timers and no HTTP fields.
     Tcp,
@@ -45,7 +46,7 @@ pub enum HaproxyKind {
 }
 
 /// One HAProxy log line, its fields borrowed from the line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HaproxyLine<'a> {
     /// HTTP or TCP format, told by the number of timers.
     pub kind: HaproxyKind,
@@ -164,6 +165,7 @@ pub fn parse_line(line: &str) -> Result<HaproxyLine<'_>, ParseError> {
                 "frontend/bind: message",
             ));
         }
+        // No request, no timers, no counters: the rest stays empty.
         return Ok(HaproxyLine {
             kind: HaproxyKind::Error,
             syslog_time: syslog.time,
@@ -176,27 +178,9 @@ pub fn parse_line(line: &str) -> Result<HaproxyLine<'_>, ParseError> {
             accept_ms,
             frontend,
             ssl,
-            backend: "",
             server: bind,
-            timers: [None; 5],
-            status: None,
-            bytes_read: 0,
-            request_cookie: None,
-            response_cookie: None,
-            termination_state: "",
-            actconn: 0,
-            feconn: 0,
-            beconn: 0,
-            srv_conn: 0,
-            retries: 0,
-            redispatched: false,
-            srv_queue: 0,
-            backend_queue: 0,
-            request_headers: None,
-            response_headers: None,
-            request: None,
-            tail: None,
             message: Some(message),
+            ..HaproxyLine::default()
         });
     }
     let (frontend, ssl) = match ft.strip_suffix('~') {

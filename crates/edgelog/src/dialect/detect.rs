@@ -43,9 +43,6 @@ pub struct Candidate {
     pub rows: usize,
     /// Lines that did not parse.
     pub errors: usize,
-    /// Of the rows, lines read in a shorter form of the dialect (common
-    /// lines read as combined).
-    pub partial: usize,
     /// Its rank.
     pub rank: u32,
     /// The first error, for the evidence.
@@ -154,7 +151,6 @@ fn try_dialect(d: &Arc<dyn Dialect>, lines: &[String], seen: &BTreeSet<String>) 
             decoder.len()
         },
         errors,
-        partial,
         rank: d.rank(),
         first_error,
     };
