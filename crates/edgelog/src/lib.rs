@@ -15,6 +15,8 @@
 
 pub mod alert;
 pub mod cli;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod dialect;

@@ -5,6 +5,7 @@
 //! only I/O of its own is reading its inputs (SQL files, format files,
 //! stdin) and writing outputs. No clap type leaves this module.
 
+mod cluster;
 mod demo;
 mod detect;
 mod formats;
@@ -53,6 +54,8 @@ enum Command {
     /// A live dashboard and an HTTP API over the logs (reports, SQL, alerts, lake status, metrics).
     #[cfg(feature = "server")]
     Serve(Box<serve::ServeArgs>),
+    /// Run a scheduler or an executor of an edgelog cluster (Apache DataFusion Ballista).
+    Cluster(cluster::ClusterArgs),
     /// List the log formats edgelog reads, with their columns.
     Formats(formats::FormatsArgs),
     /// Tell the format of logs from their first lines, with the evidence.
@@ -179,6 +182,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
                     Command::Alerts(args) => watch::run_alerts(args).await,
                     #[cfg(feature = "server")]
                     Command::Serve(args) => serve::run(*args).await,
+                    Command::Cluster(args) => cluster::run(args).await,
                     Command::Formats(args) => formats::run(args),
                     Command::Detect(args) => detect::run(args).await,
                     Command::Functions(args) => functions::run(args),

@@ -26,6 +26,8 @@ pub struct QueryArgs {
     file: Option<PathBuf>,
     #[command(flatten)]
     scope: ScopeArgs,
+    #[command(flatten)]
+    remote: super::cluster::RemoteArgs,
     /// Output format: table, csv, tsv, json, ndjson, markdown, parquet [default: table on a terminal, csv otherwise].
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     output: Option<String>,
@@ -54,7 +56,7 @@ impl QueryArgs {
     }
 
     /// The checked flags: what to read, how to show it, where to write it.
-    fn into_parts(self) -> Result<(ScanRequest, Verbosity, OutputFormat, Option<PathBuf>)> {
+    fn into_parts(self) -> Result<(ScanRequest, Verbosity, OutputFormat, Option<PathBuf>, super::cluster::RemoteArgs)> {
         let output = match &self.output {
             Some(name) => OutputFormat::from_name(name)
                 .with_context(|| format!("bad --output {name:?}: use one of {}", OutputFormat::NAMES.join(", ")))?,
@@ -65,7 +67,7 @@ impl QueryArgs {
             bail!("parquet is binary: write it with --out FILE or pipe it");
         }
         let (request, shown) = self.scope.into_request(now_ms())?;
-        Ok((request, shown, output, self.out))
+        Ok((request, shown, output, self.out, self.remote))
     }
 }
 
@@ -116,9 +118,9 @@ fn read_stdin_sql() -> Result<String> {
 
 pub async fn run(args: QueryArgs) -> Result<ExitCode> {
     let sql = args.read_sql(read_stdin_sql)?;
-    let (request, shown, output, out_file) = args.into_parts()?;
+    let (request, shown, output, out_file, remote) = args.into_parts()?;
     let logs = open_logs(&request, shown).await?;
-    let service = QueryService::new(logs);
+    let service = remote.service(logs).await?;
     match &out_file {
         // Written under a temporary name and renamed at the end: an error or
         // Ctrl-C never leaves a half-written file.
@@ -179,7 +181,7 @@ async fn answer(
         }
     }
     if !shown.quiet {
-        eprintln!("{}", totals.summary());
+        eprintln!("{}", run.scan.summary());
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::scope::{ScopeArgs, now_ms, open_logs, retry_summary};
-use crate::engine::{Compare, QueryService};
+use crate::engine::Compare;
 use crate::output::{AtomicFile, PipeAware};
 use crate::report::choose_panels;
 use crate::report::html::render_html;
@@ -22,6 +22,8 @@ pub struct ReportArgs {
     panels: Vec<String>,
     #[command(flatten)]
     scope: ScopeArgs,
+    #[command(flatten)]
+    remote: super::cluster::RemoteArgs,
     /// Put every figure beside the previous window of equal length (`previous`) or the window DURATION earlier (e.g. 7d).
     #[arg(long, value_name = "previous|DURATION")]
     compare: Option<String>,
@@ -69,7 +71,7 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let report = QueryService::new(logs).report(&panels, compare).await?;
+    let report = args.remote.service(logs).await?.report(&panels, compare).await?;
     // The page first, on its own: it never depends on the other renderers,
     // and it appears under its name whole or not at all.
     if let Some(path) = &args.html {

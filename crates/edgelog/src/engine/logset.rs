@@ -14,6 +14,7 @@ use super::{Error, resolve};
 use crate::config::{ScanOptions, TimeRange, Zone};
 use crate::dialect::{Dialect, DialectSpec};
 use crate::lake::Lake;
+use crate::lake::files::{LakeFiles, LakeStore, TierFile};
 use crate::lake::manifest::Manifest;
 use crate::lake::table::LakeTable;
 use crate::scan::exec::ScanObject;
@@ -52,6 +53,9 @@ struct LakePart {
     /// Objects the lake holds in an older version (re-uploaded since):
     /// their rows come from the raw objects, not from the lake.
     replaced: Arc<Vec<String>>,
+    /// Where the tiers' files are read from, when they are read as plain
+    /// Parquet ([`LogSet::shippable`]); empty with delta-rs's providers.
+    stores: Vec<LakeStore>,
 }
 
 impl LogSet {
@@ -229,8 +233,12 @@ impl LogSet {
                 .map_err(crate::lake::LakeError::from)?;
         }
         let schema = self.dialect.schema(&self.zone.name);
+        for store in &part.stores {
+            store.ensure(ctx.runtime_env().as_ref())?;
+        }
         let lake = LakeTable::new(part.tiers.clone(), schema, self.zone.offset_secs)
-            .after_day(part.manifest.expired_through_day.clone());
+            .after_day(part.manifest.expired_through_day.clone())
+            .with_stores(part.stores.clone());
         let mut logs = ctx.read_table(Arc::new(lake))?;
         if let Some(since) = self.range.since {
             logs = logs.filter(col("time").gt_eq(lit(time_literal(since, &self.zone))))?;
@@ -260,6 +268,37 @@ impl LogSet {
         Ok(stats)
     }
 
+    /// The same logs, every part of whose plans another process can build
+    /// again from plain data (a cluster's executors): the lake's tiers are
+    /// read as their current Parquet files ([`LakeFiles`]) rather than
+    /// through delta-rs's provider. Raw objects are shippable already.
+    pub async fn shippable(&self) -> Result<LogSet, Error> {
+        let mut set = self.clone();
+        let Some(part) = &mut set.lake else {
+            return Ok(set);
+        };
+        let mut tiers: Vec<Arc<dyn TableProvider>> = Vec::new();
+        let mut stores = Vec::new();
+        for (lake, provider) in std::iter::once(&part.lake).chain(&part.cold).zip(&part.tiers) {
+            let store = LakeStore::new(&lake.location, &self.request.storage);
+            let files = lake
+                .files()
+                .await?
+                .into_iter()
+                .map(|f| TierFile {
+                    path: f.path,
+                    size: f.size,
+                    day: f.day,
+                })
+                .collect();
+            tiers.push(Arc::new(LakeFiles::new(store.clone(), provider.schema(), files)?));
+            stores.push(store);
+        }
+        part.tiers = tiers;
+        part.stores = stores;
+        Ok(set)
+    }
+
     /// The objects the logs hold for their time range (widened by the
     /// margin), each once, in name order per location.
     pub async fn list(&self) -> Result<Vec<ScanObject>, Error> {
@@ -275,7 +314,12 @@ impl LogSet {
             skip_unreadable: self.request.skip_unreadable,
             zone: self.zone.clone(),
         };
-        LogTable::new(self.dialect.clone(), self.sources.clone(), options, stats)
+        let origin = crate::scan::exec::ScanOrigin {
+            spec: self.request.format.clone(),
+            zone: self.zone.name.clone(),
+            storage: self.request.storage.clone(),
+        };
+        LogTable::new(self.dialect.clone(), self.sources.clone(), options, stats).with_origin(origin)
     }
 }
 
@@ -329,5 +373,6 @@ async fn open_lake(location: &str, request: &ScanRequest) -> Result<LakePart, Er
         manifest,
         tiers,
         replaced: Arc::default(),
+        stores: Vec::new(),
     })
 }

@@ -26,7 +26,7 @@ mod request_tests;
 pub use logset::LogSet;
 pub use request::{Compare, RangeSpec, ScanRequest, TimeArg};
 pub use sample::{detect, detect_objects, resolve, sample};
-pub use service::{PreparedQuery, QueryRun, QueryService, ReportOptions, ScanHandle};
+pub use service::{PreparedQuery, QueryRun, QueryService, Remote, ReportOptions, ScanHandle};
 
 use datafusion::error::DataFusionError;
 

@@ -11,7 +11,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::Error;
 use super::logset::LogSet;
@@ -29,6 +29,28 @@ use crate::session::new_context;
 #[derive(Debug, Clone)]
 pub struct QueryService {
     logs: LogSet,
+    remote: Option<Arc<dyn Remote>>,
+}
+
+/// Somewhere else that runs the plans made here (a cluster): planning,
+/// listing and pruning happen in this process, the scans and operators
+/// there. Plans given to it hold only shippable scans
+/// ([`LogSet::shippable`]).
+#[async_trait::async_trait]
+pub trait Remote: std::fmt::Debug + Send + Sync {
+    /// The session settings plans for it are made with (partitions, the
+    /// options it needs), from this process's own.
+    fn session_config(&self, local: SessionConfig) -> SessionConfig;
+
+    /// Runs `plan` there and streams its rows back.
+    async fn execute(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        config: &SessionConfig,
+    ) -> Result<SendableRecordBatchStream, DataFusionError>;
+
+    /// Where it is, for the summary (`df://host:port`).
+    fn describe(&self) -> String;
 }
 
 /// A running query: its rows, and what its scan sees.
@@ -45,6 +67,8 @@ pub struct QueryRun {
 pub struct ScanHandle {
     stats: Arc<ScanStats>,
     plan: Arc<dyn ExecutionPlan>,
+    /// Where the plan ran, when not here: its scans' figures stayed there.
+    remote: Option<String>,
 }
 
 impl ScanHandle {
@@ -57,6 +81,11 @@ impl ScanHandle {
     /// the samples and lists the counters keep.
     pub fn totals(&self) -> ScanTotals {
         let mut totals = self.stats.snapshot();
+        if self.remote.is_some() {
+            // The listing was made here; what the scans read, there.
+            totals.objects = totals.selected as u64;
+            return totals;
+        }
         // A plan without a scan (the statement ran while it was planned)
         // keeps the counters' figures.
         if let Some(counts) = scan_counts(self.plan.as_ref()) {
@@ -70,7 +99,16 @@ impl ScanHandle {
 
     /// The one-line summary of [`ScanHandle::totals`].
     pub fn summary(&self) -> String {
-        self.totals().summary()
+        match &self.remote {
+            Some(at) => {
+                let t = self.totals();
+                format!(
+                    "{} objects selected of {} candidates, scanned on the cluster at {at} (its executors count rows and malformed lines)",
+                    t.selected, t.candidates
+                )
+            }
+            None => self.totals().summary(),
+        }
     }
 }
 
@@ -78,6 +116,7 @@ impl ScanHandle {
 pub struct PreparedQuery {
     df: DataFrame,
     stats: Arc<ScanStats>,
+    remote: Option<Arc<dyn Remote>>,
 }
 
 impl PreparedQuery {
@@ -96,6 +135,7 @@ impl PreparedQuery {
         Ok(PreparedQuery {
             df: self.df.limit(0, Some(rows))?,
             stats: self.stats,
+            remote: self.remote,
         })
     }
 
@@ -103,12 +143,16 @@ impl PreparedQuery {
     pub async fn run(self) -> Result<QueryRun, Error> {
         let task = self.df.task_ctx();
         let plan = self.df.create_physical_plan().await?;
-        let stream = execute_stream(plan.clone(), Arc::new(task))?;
+        let stream = match &self.remote {
+            Some(remote) => remote.execute(plan.clone(), task.session_config()).await?,
+            None => execute_stream(plan.clone(), Arc::new(task))?,
+        };
         Ok(QueryRun {
             stream,
             scan: ScanHandle {
                 stats: self.stats,
                 plan,
+                remote: self.remote.as_ref().map(|r| r.describe()),
             },
         })
     }
@@ -131,12 +175,36 @@ impl QueryService {
     pub async fn open(request: &ScanRequest) -> Result<QueryService, Error> {
         Ok(QueryService {
             logs: LogSet::open(request).await?,
+            remote: None,
         })
     }
 
     /// Questions over logs opened already.
     pub fn new(logs: LogSet) -> QueryService {
-        QueryService { logs }
+        QueryService { logs, remote: None }
+    }
+
+    /// Questions over `logs` whose plans run on `remote` (see [`Remote`]).
+    pub async fn on_remote(logs: LogSet, remote: Arc<dyn Remote>) -> Result<QueryService, Error> {
+        Ok(QueryService {
+            logs: logs.shippable().await?,
+            remote: Some(remote),
+        })
+    }
+
+    /// A session for one question: edgelog's, shaped for the remote when
+    /// there is one.
+    fn context(&self, logs: &LogSet) -> Result<SessionContext, Error> {
+        let ctx = new_context(logs.request().memory_limit)?;
+        Ok(match &self.remote {
+            None => ctx,
+            Some(remote) => {
+                let config = remote.session_config(ctx.copied_config());
+                let ctx = SessionContext::new_with_config_rt(config, ctx.runtime_env());
+                crate::functions::register_all(&ctx);
+                ctx
+            }
+        })
     }
 
     /// The logs asked about.
@@ -153,10 +221,14 @@ impl QueryService {
     /// objects and starts the scan. Between the two, the counters exist (a
     /// progress bar can watch the listing too).
     pub async fn prepare(&self, sql: &str) -> Result<PreparedQuery, Error> {
-        let ctx = new_context(self.logs.request().memory_limit)?;
+        let ctx = self.context(&self.logs)?;
         let stats = self.logs.register(&ctx)?;
         let df = ctx.sql(sql).await?;
-        Ok(PreparedQuery { df, stats })
+        Ok(PreparedQuery {
+            df,
+            stats,
+            remote: self.remote.clone(),
+        })
     }
 
     /// [`QueryService::prepare`] for SQL from someone else (the server's
@@ -164,14 +236,18 @@ impl QueryService {
     /// DML (`INSERT`, `COPY ... TO`) and statements (`SET`) are refused as
     /// plan errors, so nothing can read or write a file of this machine.
     pub async fn prepare_read_only(&self, sql: &str) -> Result<PreparedQuery, Error> {
-        let ctx = new_context(self.logs.request().memory_limit)?;
+        let ctx = self.context(&self.logs)?;
         let stats = self.logs.register(&ctx)?;
         let options = datafusion::execution::context::SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
         let df = ctx.sql_with_options(sql, options).await?;
-        Ok(PreparedQuery { df, stats })
+        Ok(PreparedQuery {
+            df,
+            stats,
+            remote: self.remote.clone(),
+        })
     }
 
     /// Answers every query of `sqls` from one scan of `logs`, reading the
@@ -373,7 +449,7 @@ impl QueryService {
     /// One window: one scan shared by every query of `panels`.
     async fn window(&self, panels: &[Panel], range: TimeRange, host: Option<&str>) -> Result<Report, Error> {
         let logs = self.logs.with_range(range);
-        let ctx = new_context(logs.request().memory_limit)?;
+        let ctx = self.context(&logs)?;
         let stats = match host {
             None => logs.register(&ctx)?,
             Some(host) => {
@@ -387,8 +463,32 @@ impl QueryService {
                 stats
             }
         };
-        let (panels, plan) = run_panels(&ctx, panels).await?;
-        let totals = ScanHandle { stats, plan }.totals();
+        let (panels, plan, rows) = match &self.remote {
+            None => {
+                let (panels, plan) = run_panels(&ctx, panels).await?;
+                (panels, plan, None)
+            }
+            Some(remote) => {
+                let run = |plan: Arc<dyn ExecutionPlan>| {
+                    let config = ctx.copied_config();
+                    async move {
+                        let stream = remote.execute(plan, &config).await?;
+                        futures::TryStreamExt::try_collect::<Vec<RecordBatch>>(stream).await
+                    }
+                };
+                let (panels, plan, rows) = crate::report::run_panels_each(&ctx, panels, run).await?;
+                (panels, plan, Some(rows))
+            }
+        };
+        let handle = ScanHandle {
+            stats,
+            plan,
+            remote: self.remote.as_ref().map(|r| r.describe()),
+        };
+        let mut totals = handle.totals();
+        if let Some(rows) = rows {
+            totals.rows = rows;
+        }
         let mut report = Report {
             range,
             offset_secs: logs.zone().offset_secs,

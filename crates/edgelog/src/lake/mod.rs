@@ -15,6 +15,7 @@
 //! credentials and endpoints); delta-rs commits on it with a conditional
 //! put (`If-None-Match: *`), so no lock service is needed.
 
+pub mod files;
 pub mod manifest;
 pub mod schema;
 pub mod status;

@@ -18,6 +18,7 @@ pub mod shared;
 
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::{ExecutionPlan, collect, execute_stream};
@@ -114,6 +115,66 @@ pub fn choose_panels(names: &[String]) -> Result<Vec<Panel>, String> {
             })
         })
         .collect()
+}
+
+/// Answers every query of `chosen` over the table `logs` of `ctx`, each as
+/// its own plan run by `run` (a cluster: the one-pass shared scan is a
+/// single-process optimisation), plus one plan counting the rows. Returns
+/// the panels, the count's plan (its listing was made here) and the rows.
+pub async fn run_panels_each<F, Fut>(
+    ctx: &SessionContext,
+    chosen: &[Panel],
+    run: F,
+) -> Result<(Vec<PanelResult>, Arc<dyn ExecutionPlan>, u64)>
+where
+    F: Fn(Arc<dyn ExecutionPlan>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<RecordBatch>>>,
+{
+    let raw = ctx.table("logs").await?;
+    let has_request_id = raw.schema().field_with_unqualified_name("request_id").is_ok();
+    ctx.deregister_table("logs")?;
+    ctx.register_table("edgelog_report_rows", raw.into_view())?;
+    let mut select: Vec<String> = reported_columns().map(|c| format!("\"{c}\"")).collect();
+    select.push(if has_request_id {
+        "CAST(request_id AS VARCHAR) AS request_id".into()
+    } else {
+        "CAST(NULL AS VARCHAR) AS request_id".into()
+    });
+    let base = ctx
+        .sql(&format!("SELECT {} FROM edgelog_report_rows", select.join(", ")))
+        .await
+        .map_err(|e| e.context("the log format lacks a canonical column the reports need"))?;
+    ctx.register_table("logs", base.into_view())?;
+    let count = ctx.sql("SELECT count(*) FROM logs").await?.create_physical_plan().await?;
+    let counted = run(count.clone()).await?;
+    let rows = counted
+        .first()
+        .filter(|b| b.num_rows() == 1)
+        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>())
+        .map_or(0, |a| a.value(0).max(0) as u64);
+    let mut panels: Vec<PanelResult> = chosen
+        .iter()
+        .map(|p| PanelResult {
+            name: p.name.to_string(),
+            title: p.title.clone(),
+            tables: Vec::new(),
+        })
+        .collect();
+    for (i, panel) in chosen.iter().enumerate() {
+        for q in &panel.queries {
+            let plan = ctx
+                .sql(&q.sql)
+                .await
+                .map_err(|e| e.context(format!("report query {}", q.name)))?
+                .create_physical_plan()
+                .await?;
+            let batches = run(plan).await?;
+            panels[i]
+                .tables
+                .push(TableResult::from_batches(&q.name, &q.title, q.kind, &batches)?);
+        }
+    }
+    Ok((panels, count, rows))
 }
 
 /// Answers every query of `chosen` over the table `logs` of `ctx` from one

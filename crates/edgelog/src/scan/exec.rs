@@ -40,23 +40,43 @@ pub struct ScanObject {
     pub reader: StoreReader,
     /// The object.
     pub object: ListedObject,
+    /// The location (as the user wrote it) whose store holds it: where a
+    /// scan shipped elsewhere opens that store again.
+    pub location: Arc<str>,
+}
+
+/// What a scan was opened from, as plain data (no store, no secret): with
+/// it, another process (a cluster's executor) builds the same scan with its
+/// own stores and credentials ([`crate::scan::plain`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOrigin {
+    /// The dialect, as decided (sample included).
+    pub spec: crate::dialect::DialectSpec,
+    /// The zone of the schema's times.
+    pub zone: String,
+    /// Endpoint, region, profile, retries of the locations.
+    pub storage: crate::config::StorageOptions,
 }
 
 /// The scan of a set of objects of one dialect.
 #[derive(Debug)]
 pub struct LogScanExec {
-    dialect: Arc<dyn Dialect>,
-    full_schema: SchemaRef,
-    projection: Vec<usize>,
+    pub(super) dialect: Arc<dyn Dialect>,
+    pub(super) full_schema: SchemaRef,
+    pub(super) projection: Vec<usize>,
     schema: SchemaRef,
-    objects: Arc<Vec<ScanObject>>,
-    partitions: Vec<Vec<usize>>,
-    rows: TimeRange,
-    strict: bool,
-    skip_unreadable: bool,
+    pub(super) objects: Arc<Vec<ScanObject>>,
+    pub(super) partitions: Vec<Vec<usize>>,
+    pub(super) rows: TimeRange,
+    pub(super) strict: bool,
+    pub(super) skip_unreadable: bool,
     stats: Arc<ScanStats>,
     /// What listing and pruning did, for EXPLAIN.
-    selection: String,
+    pub(super) selection: String,
+    /// What the scan was opened from, when it can be shipped.
+    pub(super) origin: Option<Arc<ScanOrigin>>,
+    /// Where it runs, when not here (a cluster's executor): errors name it.
+    pub(super) site: Option<Arc<str>>,
     props: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
 }
@@ -187,7 +207,6 @@ impl LogScanExec {
         stats: Arc<ScanStats>,
         selection: String,
     ) -> Result<Self> {
-        let schema = Arc::new(full_schema.project(&projection)?);
         let n = target_partitions.clamp(1, objects.len().max(1));
         let mut order: Vec<usize> = (0..objects.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(objects[i].object.size));
@@ -201,6 +220,40 @@ impl LogScanExec {
         for p in &mut partitions {
             p.sort_by(|&a, &b| objects[a].object.name.cmp(&objects[b].object.name));
         }
+        LogScanExec::with_partitions(
+            dialect,
+            full_schema,
+            projection,
+            objects,
+            partitions,
+            rows,
+            (strict, skip_unreadable),
+            stats,
+            selection,
+        )
+    }
+
+    /// A scan of `objects` in exactly these `partitions` (indexes into
+    /// `objects`), as [`LogScanExec::new`] spread them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_partitions(
+        dialect: Arc<dyn Dialect>,
+        full_schema: SchemaRef,
+        projection: Vec<usize>,
+        objects: Vec<ScanObject>,
+        partitions: Vec<Vec<usize>>,
+        rows: TimeRange,
+        (strict, skip_unreadable): (bool, bool),
+        stats: Arc<ScanStats>,
+        selection: String,
+    ) -> Result<Self> {
+        if partitions.iter().flatten().any(|&i| i >= objects.len()) {
+            return internal_err!("a scan partition names an object the scan does not have");
+        }
+        let schema = Arc::new(full_schema.project(&projection)?);
+        let n = partitions.len().max(1);
+        let mut partitions = partitions;
+        partitions.resize(n, Vec::new());
         let props = PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(n),
@@ -219,9 +272,50 @@ impl LogScanExec {
             skip_unreadable,
             stats,
             selection,
+            origin: None,
+            site: None,
             props: Arc::new(props),
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+
+    /// The scan of only `objects` (indexes into this scan's objects), in
+    /// one partition: a cluster's task reads its share of a shipped scan so.
+    pub fn only(&self, objects: Vec<usize>) -> Result<LogScanExec> {
+        self.repartitioned(vec![objects])
+    }
+
+    /// The same scan (its own counters), as a value of its own.
+    pub fn clone_scan(&self) -> Result<LogScanExec> {
+        self.repartitioned(self.partitions.clone())
+    }
+
+    fn repartitioned(&self, partitions: Vec<Vec<usize>>) -> Result<LogScanExec> {
+        let mut scan = LogScanExec::with_partitions(
+            self.dialect.clone(),
+            self.full_schema.clone(),
+            self.projection.clone(),
+            self.objects.as_ref().clone(),
+            partitions,
+            self.rows,
+            (self.strict, self.skip_unreadable),
+            self.stats.clone(),
+            self.selection.clone(),
+        )?
+        .with_origin(self.origin.clone());
+        scan.site = self.site.clone();
+        Ok(scan)
+    }
+
+    /// The object indexes of each partition.
+    pub fn partitions(&self) -> &[Vec<usize>] {
+        &self.partitions
+    }
+
+    /// The same scan, knowing what it was opened from (so it can be shipped).
+    pub fn with_origin(mut self, origin: Option<Arc<ScanOrigin>>) -> Self {
+        self.origin = origin;
+        self
     }
 }
 
@@ -291,6 +385,7 @@ impl ExecutionPlan for LogScanExec {
             },
             stats: self.stats.clone(),
             metrics: ScanMetrics::new(&self.metrics, partition),
+            site: self.site.clone(),
         };
         let (tx, rx) = mpsc::channel(2);
         let task = SpawnedTask::spawn(job.run(tx));
@@ -301,6 +396,42 @@ impl ExecutionPlan for LogScanExec {
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream)))
     }
+}
+
+/// Where a remote scan's error starts and ends inside the text a cluster
+/// passes back (which quotes and escapes it): [`remote_message`] finds it.
+pub const REMOTE_OPEN: &str = "<<edgelog: ";
+/// See [`REMOTE_OPEN`].
+pub const REMOTE_CLOSE: &str = " :edgelog>>";
+
+/// A scan error raised at `site`, on one line and marked so that the
+/// process that asked can show it as it was, naming the site.
+fn remote_error(site: &str, e: &DataFusionError) -> DataFusionError {
+    let text = e.to_string().replace("External error: ", "").replace('\n', " ");
+    DataFusionError::Execution(format!("{REMOTE_OPEN}{text} (on {site}){REMOTE_CLOSE}"))
+}
+
+/// The scan error a remote site marked inside `text` (quoted or not), if any.
+pub fn remote_message(text: &str) -> Option<String> {
+    let start = text.find(REMOTE_OPEN)? + REMOTE_OPEN.len();
+    let len = text[start..].find(REMOTE_CLOSE)?;
+    let inner = &text[start..start + len];
+    // Debug quoting escaped it; undo the escapes it makes of plain text.
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push(' '),
+                Some('t') => out.push(' '),
+                Some(other) => out.push(other),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
 }
 
 /// Everything one partition needs, owned, so it can run on its own task.
@@ -314,6 +445,7 @@ struct PartitionJob {
     settings: ScanSettings,
     stats: Arc<ScanStats>,
     metrics: ScanMetrics,
+    site: Option<Arc<str>>,
 }
 
 /// Most objects one partition fetches ahead of the one it parses: enough
@@ -375,6 +507,10 @@ async fn fetch(obj: ScanObject) -> Result<Bytes> {
 impl PartitionJob {
     async fn run(self, tx: mpsc::Sender<Result<RecordBatch>>) {
         if let Err(e) = self.scan_all(&tx).await {
+            let e = match &self.site {
+                Some(site) => remote_error(site, &e),
+                None => e,
+            };
             // The receiver may be gone already; then nobody needs the error.
             let _ = tx.send(Err(e)).await;
         }

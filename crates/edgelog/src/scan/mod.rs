@@ -12,6 +12,7 @@
 
 pub mod exec;
 pub mod object;
+pub mod plain;
 pub mod pushdown;
 pub mod stats;
 pub mod table;

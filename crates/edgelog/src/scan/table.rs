@@ -12,7 +12,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use super::exec::{LogScanExec, ScanObject};
+use super::exec::{LogScanExec, ScanObject, ScanOrigin};
 use super::pushdown::{time_pushdown, time_range};
 use super::stats::ScanStats;
 use crate::config::{ScanOptions, TimeRange};
@@ -49,6 +49,7 @@ pub struct LogTable {
     options: ScanOptions,
     stats: Arc<ScanStats>,
     objects: Objects,
+    origin: Option<Arc<ScanOrigin>>,
 }
 
 impl LogTable {
@@ -61,7 +62,15 @@ impl LogTable {
             options,
             stats,
             objects: Objects::Listed,
+            origin: None,
         }
+    }
+
+    /// The same table, its scans knowing what they were opened from (so a
+    /// cluster can ship them).
+    pub fn with_origin(mut self, origin: ScanOrigin) -> Self {
+        self.origin = Some(Arc::new(origin));
+        self
     }
 
     /// The same table reading only `objects`.
@@ -99,9 +108,11 @@ impl LogTable {
             );
             candidates += listing.candidates;
             pruned += listing.folders_pruned;
+            let location: Arc<str> = src.location.as_str().into();
             objects.extend(listing.selected.into_iter().map(|object| ScanObject {
                 reader: src.reader.clone(),
                 object,
+                location: location.clone(),
             }));
         }
         Ok((objects, candidates, pruned))
@@ -172,6 +183,7 @@ impl TableProvider for LogTable {
             (self.options.strict, self.options.skip_unreadable),
             self.stats.clone(),
             selection,
-        )?))
+        )?
+        .with_origin(self.origin.clone())))
     }
 }
