@@ -84,6 +84,12 @@ impl Cmd {
         self
     }
 
+    /// More arguments.
+    pub fn args_from(mut self, args: &[&str]) -> Self {
+        self.cmd.args(args);
+        self
+    }
+
     pub fn stdin(mut self, input: &str) -> Self {
         self.stdin = Some(input.as_bytes().to_vec());
         self

@@ -8,6 +8,8 @@ mod harness;
 
 mod alerts;
 mod cli;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod corpus;
 mod faults;
 mod formats;

@@ -35,10 +35,22 @@ pub fn session_state(config: SessionConfig) -> Result<SessionState> {
     let state = SessionStateBuilder::new()
         .with_default_features()
         .with_config(config)
+        .with_runtime_env(runtime(None)?)
         .build();
     let ctx = SessionContext::new_with_state(state);
     crate::functions::register_all(&ctx);
     Ok(ctx.state())
+}
+
+/// The runtime of a part: lake stores open themselves when a plan names
+/// them ([`crate::lake::files::LakeRegistry`]); spill files go to `work_dir`.
+pub fn runtime(work_dir: Option<&str>) -> Result<Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
+    let mut builder = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(crate::lake::files::LakeRegistry::default()));
+    if let Some(dir) = work_dir {
+        builder = builder.with_temp_file_path(dir);
+    }
+    builder.build_arc()
 }
 
 /// The settings a part starts from (Ballista's, with edgelog's codec).

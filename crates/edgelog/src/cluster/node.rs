@@ -75,6 +75,7 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), String> {
     };
     let site = format!("executor {host}:{}", opts.listen.port());
     let state = session_state(session_config(None)).map_err(|e| e.to_string())?;
+    let work_dir = opts.work_dir.clone();
     let mut config = ExecutorProcessConfig {
         bind_host: opts.listen.ip().to_string(),
         external_host: Some(host),
@@ -87,6 +88,7 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), String> {
         print_thread_info: false,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
         override_config_producer: Some(Arc::new(|| session_config(None))),
+        override_runtime_producer: Some(Arc::new(move |_| super::runtime(work_dir.as_deref()))),
         override_physical_codec: Some(Arc::new(Codec::new(Some(site.clone())))),
         ..ExecutorProcessConfig::default()
     };

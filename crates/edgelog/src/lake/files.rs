@@ -36,7 +36,9 @@ use crate::source::open_location;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LakeStore {
-    /// `edgelog-lake://l<hash of the location>`, as the scan's files name it.
+    /// `edgelog-lake://HEX`, as the scan's files name it: the hex of the
+    /// location and storage settings, so that any process can open the
+    /// store from the URL alone ([`LakeRegistry`]).
     pub url: String,
     /// The lake's location, as the user wrote it.
     pub location: String,
@@ -44,19 +46,37 @@ pub struct LakeStore {
     pub storage: StorageOptions,
 }
 
+/// The scheme of [`LakeStore`] URLs.
+pub const LAKE_SCHEME: &str = "edgelog-lake";
+
 impl LakeStore {
     /// The store entry for the lake at `location`.
     pub fn new(location: &str, storage: &StorageOptions) -> LakeStore {
-        // FNV-1a: the same in every process of every build.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in location.as_bytes() {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let plain = serde_json::json!({ "location": location, "storage": storage }).to_string();
+        let hex: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
         LakeStore {
-            url: format!("edgelog-lake://l{h:016x}"),
+            url: format!("{LAKE_SCHEME}://{hex}"),
             location: location.to_string(),
             storage: storage.clone(),
         }
+    }
+
+    /// The entry a [`LakeStore::new`] URL stands for.
+    pub fn from_url(url: &url::Url) -> Result<LakeStore> {
+        let bad = || DataFusionError::Plan(format!("not a lake store URL: {LAKE_SCHEME}://..."));
+        let hex = url.host_str().filter(|_| url.scheme() == LAKE_SCHEME).ok_or_else(bad)?;
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(bad)?;
+        #[derive(Deserialize)]
+        struct Plain {
+            location: String,
+            storage: StorageOptions,
+        }
+        let plain: Plain = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        Ok(LakeStore::new(&plain.location, &plain.storage))
     }
 
     /// The URL DataFusion looks the store up by.
@@ -79,6 +99,36 @@ impl LakeStore {
             runtime.register_object_store(url.as_ref(), self.open()?);
         }
         Ok(())
+    }
+}
+
+/// The object stores of a process of the cluster: DataFusion's, and a lake
+/// store opened (with this process's credentials) the first time a plan
+/// names its [`LakeStore`] URL.
+#[derive(Debug, Default)]
+pub struct LakeRegistry {
+    inner: datafusion::execution::object_store::DefaultObjectStoreRegistry,
+}
+
+impl datafusion::execution::object_store::ObjectStoreRegistry for LakeRegistry {
+    fn register_store(&self, url: &url::Url, store: Arc<dyn ObjectStore>) -> Option<Arc<dyn ObjectStore>> {
+        self.inner.register_store(url, store)
+    }
+
+    fn deregister_store(&self, url: &url::Url) -> Result<Arc<dyn ObjectStore>> {
+        self.inner.deregister_store(url)
+    }
+
+    fn get_store(&self, url: &url::Url) -> Result<Arc<dyn ObjectStore>> {
+        match self.inner.get_store(url) {
+            Ok(store) => Ok(store),
+            Err(_) if url.scheme() == LAKE_SCHEME => {
+                let store = LakeStore::from_url(url)?.open()?;
+                self.inner.register_store(url, store.clone());
+                Ok(store)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -243,10 +293,16 @@ mod tests {
     }
 
     #[test]
-    fn one_location_one_url_in_every_process() {
-        let a = LakeStore::new("s3://b/lake/", &StorageOptions::default());
-        assert_eq!(a.url, LakeStore::new("s3://b/lake/", &StorageOptions::default()).url);
-        assert_ne!(a.url, LakeStore::new("s3://b/other/", &StorageOptions::default()).url);
-        assert!(a.object_store_url().is_ok());
+    fn a_lake_store_url_says_how_to_open_it() {
+        let storage = StorageOptions {
+            endpoint: Some("http://127.0.0.1:9000".into()),
+            ..StorageOptions::default()
+        };
+        let a = LakeStore::new("s3://b/lake/", &storage);
+        assert_eq!(a.url, LakeStore::new("s3://b/lake/", &storage).url);
+        assert_ne!(a.url, LakeStore::new("s3://b/other/", &storage).url);
+        let url = a.object_store_url().unwrap();
+        assert_eq!(LakeStore::from_url(url.as_ref()).unwrap(), a);
+        assert!(LakeStore::from_url(&url::Url::parse("edgelog-lake://zz").unwrap()).is_err());
     }
 }
