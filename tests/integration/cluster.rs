@@ -133,7 +133,11 @@ impl Cluster {
             if run.code == 0 {
                 return;
             }
-            assert!(start.elapsed() < Duration::from_secs(90), "the cluster never answered: {}", run.stderr);
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "the cluster never answered: {}",
+                run.stderr
+            );
             std::thread::sleep(Duration::from_millis(300));
         }
     }
@@ -180,7 +184,10 @@ fn assert_same_panels(ours: &serde_json::Value, theirs: &serde_json::Value, what
                 for ((x, y), approx) in r.as_array().unwrap().iter().zip(o.as_array().unwrap()).zip(&approx) {
                     match (x.as_f64(), y.as_f64()) {
                         (Some(x), Some(y)) if *approx => {
-                            assert!((x - y).abs() <= 0.1 * x.abs().max(y.abs()), "{what}: {name}.{table}: {x} vs {y}")
+                            assert!(
+                                (x - y).abs() <= 0.1 * x.abs().max(y.abs()),
+                                "{what}: {name}.{table}: {x} vs {y}"
+                            )
                         }
                         _ => assert_eq!(x, y, "{what}: {name}.{table}"),
                     }
@@ -239,7 +246,11 @@ fn questions_functions_and_panels_equal_local_answers_over_raw_objects_and_a_lak
         )
         .run();
         assert_eq!(raw.ok(), local.ok(), "raw objects on the cluster: {sql}");
-        assert!(raw.stderr.contains("scanned on the cluster at df://127.0.0.1"), "{}", raw.stderr);
+        assert!(
+            raw.stderr.contains("scanned on the cluster at df://127.0.0.1"),
+            "{}",
+            raw.stderr
+        );
         if sql.contains("_file") {
             continue;
         }
@@ -251,18 +262,39 @@ fn questions_functions_and_panels_equal_local_answers_over_raw_objects_and_a_lak
         assert_eq!(on_lake.ok(), local.ok(), "the lake on the cluster: {sql}");
     }
     // A time range selects objects before planning: a day of 30 hours.
-    let day = ["--since", "2024-11-28T00:00:00+09:00", "--until", "2024-11-29T00:00:00+09:00"];
+    let day = [
+        "--since",
+        "2024-11-28T00:00:00+09:00",
+        "--until",
+        "2024-11-29T00:00:00+09:00",
+    ];
     let sql = "SELECT count(*), min(time), max(time) FROM logs";
     let local = with_env(Cmd::new(["query", "-q", "--from", from, sql]).args_from(&day), &env).run();
-    let raw = with_env(Cmd::new(["query", "--cluster", &url, "--from", from, sql]).args_from(&day), &env).run();
+    let raw = with_env(
+        Cmd::new(["query", "--cluster", &url, "--from", from, sql]).args_from(&day),
+        &env,
+    )
+    .run();
     assert_eq!(raw.ok(), local.ok());
-    let lake_day = with_env(Cmd::new(["query", "-q", "--cluster", &url, "--lake", lake, sql]).args_from(&day), &env).run();
+    let lake_day = with_env(
+        Cmd::new(["query", "-q", "--cluster", &url, "--lake", lake, sql]).args_from(&day),
+        &env,
+    )
+    .run();
     assert_eq!(lake_day.ok(), local.ok());
     // Every report panel.
     let local = with_env(Cmd::new(["report", "-o", "json", "--from", from]), &env).run();
-    let raw = with_env(Cmd::new(["report", "-o", "json", "--cluster", &url, "--from", from]), &env).run();
+    let raw = with_env(
+        Cmd::new(["report", "-o", "json", "--cluster", &url, "--from", from]),
+        &env,
+    )
+    .run();
     assert_same_panels(&panels(&raw), &panels(&local), "report panels over raw objects");
-    let lake_report = with_env(Cmd::new(["report", "-o", "json", "--cluster", &url, "--lake", lake]), &env).run();
+    let lake_report = with_env(
+        Cmd::new(["report", "-o", "json", "--cluster", &url, "--lake", lake]),
+        &env,
+    )
+    .run();
     assert_same_panels(&panels(&lake_report), &panels(&local), "report panels over the lake");
     for run in [&raw, &lake_report] {
         assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET));
@@ -325,7 +357,15 @@ fn a_wrong_scheduler_no_executors_and_no_credentials_are_one_line_errors_in_boun
     // Nobody listens there.
     let nobody = format!("df://127.0.0.1:{}", free_port());
     let start = Instant::now();
-    let run = Cmd::new(["query", "--cluster", &nobody, "--from", dir, "SELECT count(*) FROM logs"]).run();
+    let run = Cmd::new([
+        "query",
+        "--cluster",
+        &nobody,
+        "--from",
+        dir,
+        "SELECT count(*) FROM logs",
+    ])
+    .run();
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(
         run.stderr.trim(),

@@ -81,8 +81,8 @@ impl RemoteArgs {
         let timeout = duration("cluster-timeout", &self.cluster_timeout)?;
         #[cfg(feature = "cluster")]
         {
-            let cluster = crate::cluster::Cluster::parse(url, self.cluster_partitions, timeout)
-                .map_err(anyhow::Error::msg)?;
+            let cluster =
+                crate::cluster::Cluster::parse(url, self.cluster_partitions, timeout).map_err(anyhow::Error::msg)?;
             Ok(QueryService::on_remote(logs, Arc::new(cluster)).await?)
         }
         #[cfg(not(feature = "cluster"))]

@@ -56,7 +56,15 @@ impl QueryArgs {
     }
 
     /// The checked flags: what to read, how to show it, where to write it.
-    fn into_parts(self) -> Result<(ScanRequest, Verbosity, OutputFormat, Option<PathBuf>, super::cluster::RemoteArgs)> {
+    fn into_parts(
+        self,
+    ) -> Result<(
+        ScanRequest,
+        Verbosity,
+        OutputFormat,
+        Option<PathBuf>,
+        super::cluster::RemoteArgs,
+    )> {
         let output = match &self.output {
             Some(name) => OutputFormat::from_name(name)
                 .with_context(|| format!("bad --output {name:?}: use one of {}", OutputFormat::NAMES.join(", ")))?,

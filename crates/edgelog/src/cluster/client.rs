@@ -19,10 +19,10 @@ use futures::StreamExt;
 
 use super::codec::Codec;
 use super::scan::ShippedScanExec;
-use crate::scan::exec::LogScanExec;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use crate::engine::Remote;
+use crate::scan::exec::LogScanExec;
 use crate::scan::exec::remote_message;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 
 /// The default scheduler port.
 pub const DEFAULT_PORT: u16 = 50050;
@@ -43,7 +43,9 @@ impl Cluster {
     /// after `timeout` is given up.
     pub fn parse(url: &str, partitions: usize, timeout: Duration) -> Result<Cluster, String> {
         let bad = |why: &str| format!("bad --cluster {url:?}: {why} (give df://HOST:PORT)");
-        let rest = url.strip_prefix("df://").ok_or_else(|| bad("it does not start with df://"))?;
+        let rest = url
+            .strip_prefix("df://")
+            .ok_or_else(|| bad("it does not start with df://"))?;
         let rest = rest.trim_end_matches('/');
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
@@ -87,7 +89,13 @@ impl Cluster {
             return DataFusionError::Execution(format!("on the cluster at {}: {scan}", self.url()));
         }
         let lower = text.to_ascii_lowercase();
-        let unreachable = ["transport error", "connection refused", "tcp connect", "error trying to connect", "dns error"];
+        let unreachable = [
+            "transport error",
+            "connection refused",
+            "tcp connect",
+            "error trying to connect",
+            "dns error",
+        ];
         if unreachable.iter().any(|w| lower.contains(w)) {
             let why = if lower.contains("connection refused") {
                 "connection refused"
@@ -98,10 +106,7 @@ impl Cluster {
             } else {
                 "no connection"
             };
-            return DataFusionError::Execution(format!(
-                "cannot reach the cluster scheduler at {}: {why}",
-                self.url()
-            ));
+            return DataFusionError::Execution(format!("cannot reach the cluster scheduler at {}: {why}", self.url()));
         }
         let short: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let short: String = short.chars().take(400).collect();
@@ -201,8 +206,14 @@ mod tests {
     #[test]
     fn addresses() {
         let t = Duration::from_secs(5);
-        assert_eq!(Cluster::parse("df://sched:6000", 4, t).map(|c| c.url()), Ok("df://sched:6000".into()));
-        assert_eq!(Cluster::parse("df://sched", 4, t).map(|c| c.url()), Ok("df://sched:50050".into()));
+        assert_eq!(
+            Cluster::parse("df://sched:6000", 4, t).map(|c| c.url()),
+            Ok("df://sched:6000".into())
+        );
+        assert_eq!(
+            Cluster::parse("df://sched", 4, t).map(|c| c.url()),
+            Ok("df://sched:50050".into())
+        );
         assert_eq!(
             Cluster::parse("df://[::1]:7", 4, t).map(|c| c.grpc_url()),
             Ok("http://[::1]:7".into())

@@ -143,3 +143,122 @@ impl PhysicalExtensionCodec for Codec {
         self.inner.try_encode(node, buf, conv)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{StorageOptions, TimeRange};
+    use crate::dialect::DialectSpec;
+    use crate::scan::exec::{ScanObject, ScanOrigin};
+    use crate::scan::stats::ScanStats;
+    use datafusion_proto::physical_plan::DefaultPhysicalProtoConverter;
+
+    fn round_trip(codec: &Codec, node: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
+        let mut buf = Vec::new();
+        codec
+            .try_encode(node.clone(), &mut buf, &DefaultPhysicalProtoConverter {})
+            .unwrap();
+        let inputs: Vec<Arc<dyn ExecutionPlan>> = node.children().into_iter().cloned().collect();
+        codec
+            .try_decode(
+                &buf,
+                &inputs,
+                &TaskContext::default(),
+                &DefaultPhysicalProtoConverter {},
+            )
+            .unwrap()
+    }
+
+    /// Every dialect's scan crosses the codec whole: the same dialect,
+    /// columns, objects, partitions and options come out, and nothing the
+    /// environment holds (a key) goes in.
+    #[test]
+    fn every_dialect_scan_crosses_the_codec_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..3 {
+            std::fs::write(dir.path().join(format!("part-{i}.log")), "x\n".repeat(i + 1)).unwrap();
+        }
+        let location = dir.path().to_str().unwrap().to_string();
+        let storage = StorageOptions {
+            region: Some("jp-north-1".into()),
+            ..StorageOptions::default()
+        };
+        let source = open_location(&location, &storage).unwrap();
+        let codec = Codec::new(Some("executor test:1".into()));
+        let mut tried = 0;
+        for name in crate::dialect::names() {
+            let spec = DialectSpec::parse(name);
+            let Ok(dialect) = spec.build() else {
+                continue;
+            };
+            let schema = dialect.schema("+09:00");
+            let objects: Vec<ScanObject> = (0..3)
+                .map(|i| ScanObject {
+                    reader: source.reader.clone(),
+                    object: crate::source::ListedObject {
+                        path: object_store::path::Path::from(format!(
+                            "{}/part-{i}.log",
+                            location.trim_start_matches('/')
+                        )),
+                        size: i + 1,
+                        name: format!("{location}/part-{i}.log"),
+                        etag: Some(format!("e{i}")),
+                    },
+                    location: location.as_str().into(),
+                })
+                .collect();
+            let projection = vec![0, schema.fields().len() - 1];
+            let scan = LogScanExec::new(
+                dialect,
+                schema.clone(),
+                projection,
+                objects,
+                2,
+                TimeRange {
+                    since: Some(1),
+                    until: Some(2),
+                },
+                (true, false),
+                Arc::new(ScanStats::default()),
+                "selection".into(),
+            )
+            .unwrap()
+            .with_origin(Some(Arc::new(ScanOrigin {
+                spec: spec.clone(),
+                zone: "+09:00".into(),
+                storage: storage.clone(),
+            })));
+            let shipped = Arc::new(ShippedScanExec::of(Arc::new(scan)).unwrap());
+            let back = round_trip(&codec, shipped.clone());
+            let back = back.downcast_ref::<ShippedScanExec>().unwrap();
+            assert_eq!(back.plain(), shipped.plain(), "{name}");
+            assert_eq!(back.schema(), shipped.schema(), "{name}");
+            assert_eq!(back.properties().output_partitioning().partition_count(), 2, "{name}");
+            tried += 1;
+        }
+        assert!(tried >= 20, "only {tried} dialects built without a sample");
+    }
+
+    #[test]
+    fn a_lake_scan_keeps_its_stores_and_ballista_nodes_pass_through() {
+        let codec = Codec::new(None);
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
+            "a",
+            arrow::datatypes::DataType::Int64,
+            true,
+        )]));
+        let store = LakeStore::new("s3://bucket/lake/", &crate::config::StorageOptions::default());
+        let lake = Arc::new(LakeScanExec::new(
+            Arc::new(datafusion::physical_plan::empty::EmptyExec::new(schema)),
+            vec![store.clone()],
+        ));
+        let back = round_trip(&codec, lake);
+        assert_eq!(back.downcast_ref::<LakeScanExec>().unwrap().stores(), [store]);
+        let mut buf = vec![9];
+        buf.extend_from_slice(b"{}");
+        let err = codec
+            .try_decode(&buf, &[], &TaskContext::default(), &DefaultPhysicalProtoConverter {})
+            .unwrap_err();
+        assert!(err.to_string().contains("same edgelog"), "{err}");
+    }
+}

@@ -130,11 +130,10 @@ impl ExecutionPlan for ShippedScanExec {
             let batches: Vec<RecordBatch> = work.try_collect().await?;
             let mut ids = Vec::new();
             for b in &batches {
-                let col = b
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<UInt32Array>()
-                    .ok_or_else(|| DataFusionError::Internal("a shipped scan's work is not object indexes".into()))?;
+                let col =
+                    b.column(0).as_any().downcast_ref::<UInt32Array>().ok_or_else(|| {
+                        DataFusionError::Internal("a shipped scan's work is not object indexes".into())
+                    })?;
                 ids.extend(col.iter().flatten().map(|i| i as usize));
             }
             Arc::new(scan.only(ids)?).execute(0, context)

@@ -87,8 +87,12 @@ impl LakeStore {
     /// Opens the store of the lake's folder (paths below it are the table's
     /// own), with this process's credentials.
     pub fn open(&self) -> Result<Arc<dyn ObjectStore>> {
-        let source = open_location(&self.location, &self.storage).map_err(|e| DataFusionError::External(Box::new(e)))?;
-        Ok(Arc::new(PrefixStore::new(source.reader.store().clone(), source.base.clone())))
+        let source =
+            open_location(&self.location, &self.storage).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        Ok(Arc::new(PrefixStore::new(
+            source.reader.store().clone(),
+            source.base.clone(),
+        )))
     }
 
     /// Makes sure `runtime` can read the lake's files: opens the store when
@@ -185,16 +189,8 @@ fn day_bounds(filters: &[Expr]) -> (Option<String>, Option<String>) {
         }
         // `>` and `<` keep the day itself as a bound: coarser, still right.
         match op {
-            Operator::GtEq | Operator::Gt => {
-                if low.as_ref().is_none_or(|l| day > l) {
-                    low = Some(day.clone());
-                }
-            }
-            Operator::LtEq | Operator::Lt => {
-                if high.as_ref().is_none_or(|h| day < h) {
-                    high = Some(day.clone());
-                }
-            }
+            Operator::GtEq | Operator::Gt if low.as_ref().is_none_or(|l| day > l) => low = Some(day.clone()),
+            Operator::LtEq | Operator::Lt if high.as_ref().is_none_or(|h| day < h) => high = Some(day.clone()),
             Operator::Eq => {
                 low = Some(day.clone());
                 high = Some(day.clone());

@@ -145,7 +145,11 @@ where
         .await
         .map_err(|e| e.context("the log format lacks a canonical column the reports need"))?;
     ctx.register_table("logs", base.into_view())?;
-    let count = ctx.sql("SELECT count(*) FROM logs").await?.create_physical_plan().await?;
+    let count = ctx
+        .sql("SELECT count(*) FROM logs")
+        .await?
+        .create_physical_plan()
+        .await?;
     let counted = run(count.clone()).await?;
     let rows = counted
         .first()

@@ -173,17 +173,19 @@ impl TableProvider for LogTable {
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-        Ok(Arc::new(LogScanExec::new(
-            self.dialect.clone(),
-            self.schema.clone(),
-            projection,
-            objects,
-            state.config().target_partitions(),
-            self.options.range,
-            (self.options.strict, self.options.skip_unreadable),
-            self.stats.clone(),
-            selection,
-        )?
-        .with_origin(self.origin.clone())))
+        Ok(Arc::new(
+            LogScanExec::new(
+                self.dialect.clone(),
+                self.schema.clone(),
+                projection,
+                objects,
+                state.config().target_partitions(),
+                self.options.range,
+                (self.options.strict, self.options.skip_unreadable),
+                self.stats.clone(),
+                selection,
+            )?
+            .with_origin(self.origin.clone()),
+        ))
     }
 }
