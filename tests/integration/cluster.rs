@@ -56,12 +56,12 @@ struct Cluster {
     _work: tempfile::TempDir,
 }
 
-fn spawn(cmd: Cmd) -> Node {
+fn spawn(cmd: Cmd, log: &Path) -> Node {
     let (mut command, home) = cmd.into_parts();
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
     Node { child, _home: home }
@@ -73,15 +73,11 @@ impl Cluster {
     fn start(executors: usize, env: &[(&str, String)]) -> Cluster {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let scheduler = spawn(Cmd::new([
-            "cluster",
-            "scheduler",
-            "--listen",
-            &listen,
-            "--executor-timeout",
-            "4s",
-        ]));
         let work = tempfile::tempdir().unwrap();
+        let scheduler = spawn(
+            Cmd::new(["cluster", "scheduler", "--listen", &listen, "--executor-timeout", "4s"]),
+            &work.path().join("scheduler.log"),
+        );
         let mut nodes = Vec::new();
         for i in 0..executors {
             let dir = work.path().join(format!("executor-{i}"));
@@ -100,7 +96,7 @@ impl Cluster {
             for (k, v) in env {
                 cmd = cmd.env(k, v);
             }
-            nodes.push(spawn(cmd));
+            nodes.push(spawn(cmd, &work.path().join(format!("executor-{i}.log"))));
         }
         Cluster {
             port,
@@ -108,6 +104,13 @@ impl Cluster {
             executors: nodes,
             _work: work,
         }
+    }
+
+    /// What the executors wrote on stderr.
+    fn executor_logs(&self) -> String {
+        (0..self.executors.len())
+            .map(|i| std::fs::read_to_string(self._work.path().join(format!("executor-{i}.log"))).unwrap_or_default())
+            .collect()
     }
 
     fn url(&self) -> String {
@@ -299,6 +302,14 @@ fn questions_functions_and_panels_equal_local_answers_over_raw_objects_and_a_lak
     for run in [&raw, &lake_report] {
         assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET));
     }
+    // Malformed lines the raw scans met are in the executors' logs, with
+    // the object and line of the first.
+    let logs = cluster.executor_logs();
+    assert!(
+        logs.contains("edgelog: executor task: ") && logs.contains("malformed lines in 1 objects, first: s3://logs/"),
+        "{logs}"
+    );
+    assert!(!logs.contains(SECRET));
     drop(cluster);
 }
 

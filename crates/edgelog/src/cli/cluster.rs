@@ -166,6 +166,9 @@ pub async fn run(args: ClusterArgs) -> Result<ExitCode> {
                     "edgelog: cluster executor on {listen}, scheduler {}:{}",
                     scheduler.0, scheduler.1
                 );
+                // What a task read that was not clean: the client's summary
+                // cannot show it, so the executor's log does.
+                crate::cluster::scan::report_to(|t| eprintln!("edgelog: executor task: {}", t.summary()));
                 node::run_executor(node::ExecutorOptions {
                     scheduler,
                     listen,

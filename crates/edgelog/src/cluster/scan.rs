@@ -25,6 +25,17 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::scan::exec::LogScanExec;
 use crate::scan::plain::PlainScan;
+use crate::scan::stats::{ScanStats, ScanTotals};
+
+/// Where an executor says what one partition of a shipped scan read, when it
+/// saw malformed lines or skipped objects (the executor command prints it;
+/// nothing else crosses back to the client).
+static REPORTER: std::sync::OnceLock<fn(&ScanTotals)> = std::sync::OnceLock::new();
+
+/// Sets where partitions' reports go (once per process).
+pub fn report_to(reporter: fn(&ScanTotals)) {
+    let _ = REPORTER.set(reporter);
+}
 
 /// The work table's one column: an object's index in the scan.
 const OBJECT: &str = "object";
@@ -136,7 +147,19 @@ impl ExecutionPlan for ShippedScanExec {
                     })?;
                 ids.extend(col.iter().flatten().map(|i| i as usize));
             }
-            Arc::new(scan.only(ids)?).execute(0, context)
+            let stats = Arc::new(ScanStats::default());
+            let stream = Arc::new(scan.only(ids, stats.clone())?).execute(0, context)?;
+            // When the partition is read, its malformed lines are reported.
+            let done = futures::stream::once(async move {
+                let totals = stats.snapshot();
+                if (totals.malformed > 0 || !totals.unreadable.is_empty())
+                    && let Some(report) = REPORTER.get()
+                {
+                    report(&totals);
+                }
+                Ok::<_, DataFusionError>(None)
+            });
+            Ok::<_, DataFusionError>(stream.map_ok(Some).chain(done).try_filter_map(|b| async move { Ok(b) }))
         })
         .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, rows.boxed())))

@@ -103,7 +103,7 @@ impl ScanHandle {
             Some(at) => {
                 let t = self.totals();
                 format!(
-                    "{} objects selected of {} candidates, scanned on the cluster at {at} (its executors count rows and malformed lines)",
+                    "{} objects selected of {} candidates, scanned on the cluster at {at} (executors log the malformed lines they meet)",
                     t.selected, t.candidates
                 )
             }

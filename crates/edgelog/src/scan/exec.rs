@@ -281,8 +281,10 @@ impl LogScanExec {
 
     /// The scan of only `objects` (indexes into this scan's objects), in
     /// one partition: a cluster's task reads its share of a shipped scan so.
-    pub fn only(&self, objects: Vec<usize>) -> Result<LogScanExec> {
-        self.repartitioned(vec![objects])
+    pub fn only(&self, objects: Vec<usize>, stats: Arc<ScanStats>) -> Result<LogScanExec> {
+        let mut scan = self.repartitioned(vec![objects])?;
+        scan.stats = stats;
+        Ok(scan)
     }
 
     /// The same scan (its own counters), as a value of its own.
