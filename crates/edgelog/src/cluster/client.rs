@@ -47,11 +47,22 @@ impl Cluster {
             .strip_prefix("df://")
             .ok_or_else(|| bad("it does not start with df://"))?;
         let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-                (h, p.parse::<u16>().map_err(|_| bad("the port is not a number"))?)
-            }
-            _ => (rest, DEFAULT_PORT),
+        // `[v6]:port`, `[v6]`, `host:port`, `host`.
+        let (host, port) = match rest.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((h, "")) => (h, DEFAULT_PORT),
+                Some((h, p)) => {
+                    let p = p
+                        .strip_prefix(':')
+                        .ok_or_else(|| bad("nothing may follow the address but :PORT"))?;
+                    (h, p.parse::<u16>().map_err(|_| bad("the port is not a number"))?)
+                }
+                None => return Err(bad("no closing ]")),
+            },
+            None => match rest.rsplit_once(':') {
+                Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("the port is not a number"))?),
+                None => (rest, DEFAULT_PORT),
+            },
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() || host.contains('/') {
@@ -71,7 +82,11 @@ impl Cluster {
 
     /// The scheduler, as the user names it.
     pub fn url(&self) -> String {
-        format!("df://{}:{}", self.host, self.port)
+        if self.host.contains(':') {
+            format!("df://[{}]:{}", self.host, self.port)
+        } else {
+            format!("df://{}:{}", self.host, self.port)
+        }
     }
 
     fn grpc_url(&self) -> String {
@@ -82,8 +97,9 @@ impl Cluster {
         }
     }
 
-    /// A failure of the cluster, in words for people.
-    fn explain(&self, e: &DataFusionError) -> DataFusionError {
+    /// A failure of the cluster, in words for people. `fetching`: while the
+    /// answer came from the executors (not while the scheduler ran the job).
+    fn explain(&self, e: &DataFusionError, fetching: bool) -> DataFusionError {
         let text = e.to_string();
         if let Some(scan) = remote_message(&text) {
             return DataFusionError::Execution(format!("on the cluster at {}: {scan}", self.url()));
@@ -96,7 +112,18 @@ impl Cluster {
             "error trying to connect",
             "dns error",
         ];
-        if unreachable.iter().any(|w| lower.contains(w)) {
+        let unreachable = unreachable.iter().any(|w| lower.contains(w));
+        if fetching && unreachable {
+            let short: String = text.split_whitespace().take(40).collect::<Vec<_>>().join(" ");
+            return DataFusionError::Execution(format!(
+                "cannot fetch the answer from an executor of the cluster at {} (its data port must be reachable from here): {short}",
+                self.url()
+            ));
+        }
+        // A job the scheduler ran and failed (an executor that could not
+        // reach another, a store) is not the scheduler out of reach.
+        let job_failed = lower.contains("job") && lower.contains("failed");
+        if unreachable && !job_failed {
             let why = if lower.contains("connection refused") {
                 "connection refused"
             } else if lower.contains("timed out") || lower.contains("elapsed") {
@@ -158,7 +185,7 @@ impl Remote for Cluster {
         let plan = plan
             .transform_up(|node| match node.downcast_ref::<LogScanExec>() {
                 Some(scan) => {
-                    let shipped = ShippedScanExec::of(Arc::new(scan.clone_scan()?))?;
+                    let shipped = ShippedScanExec::of(scan)?;
                     Ok(Transformed::yes(Arc::new(shipped) as Arc<dyn ExecutionPlan>))
                 }
                 None => Ok(Transformed::no(node)),
@@ -175,7 +202,7 @@ impl Remote for Cluster {
         );
         let stream = match tokio::time::timeout_at(deadline, submitted).await {
             Err(_) => return Err(self.timed_out()),
-            Ok(Err(e)) => return Err(self.explain(&e)),
+            Ok(Err(e)) => return Err(self.explain(&e, false)),
             Ok(Ok(stream)) => stream,
         };
         let this = self.clone();
@@ -187,7 +214,7 @@ impl Remote for Cluster {
                     Err(_) => Some((Err(this.timed_out()), None)),
                     Ok(None) => None,
                     Ok(Some(Ok(batch))) => Some((Ok(batch), Some(stream))),
-                    Ok(Some(Err(e))) => Some((Err(this.explain(&e)), None)),
+                    Ok(Some(Err(e))) => Some((Err(this.explain(&e, true)), None)),
                 }
             }
         });
@@ -218,6 +245,11 @@ mod tests {
             Cluster::parse("df://[::1]:7", 4, t).map(|c| c.grpc_url()),
             Ok("http://[::1]:7".into())
         );
+        assert_eq!(
+            Cluster::parse("df://[::1]", 4, t).map(|c| c.url()),
+            Ok("df://[::1]:50050".into())
+        );
+        assert!(Cluster::parse("df://[::1", 4, t).is_err());
         assert!(Cluster::parse("http://sched:1", 4, t).is_err());
         assert!(Cluster::parse("df://sched:x", 4, t).is_err());
         assert!(Cluster::parse("df://", 4, t).is_err());
@@ -231,14 +263,14 @@ mod tests {
             "tonic::transport::Error(Transport, ConnectError(\"tcp connect error\", Os { code: 111, kind: ConnectionRefused, message: \"Connection refused\" }))".into(),
         );
         assert_eq!(
-            crate::engine::datafusion_message(&c.explain(&refused)),
+            crate::engine::datafusion_message(&c.explain(&refused, false)),
             "cannot reach the cluster scheduler at df://h:1: connection refused"
         );
         let scan = DataFusionError::Execution(
             "Job failed: Task failed due to runtime execution error: DataFusionError(Execution(\"<<edgelog: cannot read s3://b/k: access denied (on executor e:2) :edgelog>>\"))".into(),
         );
         assert_eq!(
-            crate::engine::datafusion_message(&c.explain(&scan)),
+            crate::engine::datafusion_message(&c.explain(&scan, false)),
             "on the cluster at df://h:1: cannot read s3://b/k: access denied (on executor e:2)"
         );
     }

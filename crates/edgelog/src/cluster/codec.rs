@@ -27,7 +27,7 @@ use crate::scan::plain::PlainScan;
 use crate::source::open_location;
 
 const BALLISTA: u8 = 0;
-const LOG_SCAN: u8 = 1;
+// 1 was a bare log scan in an early draft; never reused.
 const LAKE_SCAN: u8 = 2;
 const SHIPPED_SCAN: u8 = 3;
 
@@ -74,15 +74,6 @@ impl PhysicalExtensionCodec for Codec {
         };
         match tag {
             BALLISTA => self.inner.try_decode(body, inputs, ctx, conv),
-            LOG_SCAN => {
-                let plain: PlainScan = serde_json::from_slice(body).map_err(|e| json_err("log scan", e))?;
-                let open = |location: &str, storage: &crate::config::StorageOptions| {
-                    open_location(location, storage)
-                        .map(|s| s.reader)
-                        .map_err(|e| DataFusionError::External(Box::new(e)))
-                };
-                Ok(Arc::new(plain.build(&open, self.site.clone())?))
-            }
             SHIPPED_SCAN => {
                 let plain: PlainScan = serde_json::from_slice(body).map_err(|e| json_err("log scan", e))?;
                 let open = |location: &str, storage: &crate::config::StorageOptions| {
@@ -90,9 +81,14 @@ impl PhysicalExtensionCodec for Codec {
                         .map(|s| s.reader)
                         .map_err(|e| DataFusionError::External(Box::new(e)))
                 };
-                let scan = Arc::new(plain.build(&open, self.site.clone())?);
+                let readers = Arc::new(plain.open_locations(&open)?);
                 match inputs {
-                    [work] => Ok(Arc::new(ShippedScanExec::new(scan, work.clone())?)),
+                    [work] => Ok(Arc::new(ShippedScanExec::new(
+                        plain,
+                        readers,
+                        self.site.clone(),
+                        work.clone(),
+                    )?)),
                     _ => Err(DataFusionError::Internal("a shipped log scan has one input".into())),
                 }
             }
@@ -115,20 +111,15 @@ impl PhysicalExtensionCodec for Codec {
         buf: &mut Vec<u8>,
         conv: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
-        if let Some(scan) = node.downcast_ref::<LogScanExec>() {
-            let plain = PlainScan::of(scan).ok_or_else(|| {
-                DataFusionError::Internal("a log scan that does not know its origin cannot be shipped".into())
-            })?;
-            buf.push(LOG_SCAN);
-            serde_json::to_writer(&mut *buf, &plain).map_err(|e| DataFusionError::Internal(e.to_string()))?;
-            return Ok(());
+        if node.downcast_ref::<LogScanExec>().is_some() {
+            // Ballista could not narrow it to a task's partitions.
+            return Err(DataFusionError::Internal(
+                "a log scan goes to the cluster as a shipped scan only".into(),
+            ));
         }
         if let Some(scan) = node.downcast_ref::<ShippedScanExec>() {
-            let plain = scan.plain().ok_or_else(|| {
-                DataFusionError::Internal("a log scan that does not know its origin cannot be shipped".into())
-            })?;
             buf.push(SHIPPED_SCAN);
-            serde_json::to_writer(&mut *buf, &plain).map_err(|e| DataFusionError::Internal(e.to_string()))?;
+            serde_json::to_writer(&mut *buf, scan.plain()).map_err(|e| DataFusionError::Internal(e.to_string()))?;
             return Ok(());
         }
         if let Some(scan) = node.downcast_ref::<LakeScanExec>() {
@@ -228,10 +219,17 @@ mod tests {
                 zone: "+09:00".into(),
                 storage: storage.clone(),
             })));
-            let shipped = Arc::new(ShippedScanExec::of(Arc::new(scan)).unwrap());
+            let shipped = Arc::new(ShippedScanExec::of(&scan).unwrap());
+            assert!(
+                shipped.plain().objects.is_empty(),
+                "the objects travel in the work table"
+            );
             let back = round_trip(&codec, shipped.clone());
             let back = back.downcast_ref::<ShippedScanExec>().unwrap();
             assert_eq!(back.plain(), shipped.plain(), "{name}");
+            let mut expected = PlainScan::of(&scan).unwrap();
+            (expected.objects, expected.partitions) = (Vec::new(), Vec::new());
+            assert_eq!(back.plain(), &expected, "{name}");
             assert_eq!(back.schema(), shipped.schema(), "{name}");
             assert_eq!(back.properties().output_partitioning().partition_count(), 2, "{name}");
             tried += 1;

@@ -196,6 +196,11 @@ impl LogSet {
         self.dialect.schema(zone)
     }
 
+    /// Whether a lake is read.
+    pub fn has_lake(&self) -> bool {
+        self.lake.is_some()
+    }
+
     /// The zone times are shown in.
     pub fn zone(&self) -> &Zone {
         &self.zone

@@ -450,11 +450,20 @@ impl QueryService {
     async fn window(&self, panels: &[Panel], range: TimeRange, host: Option<&str>) -> Result<Report, Error> {
         let logs = self.logs.with_range(range);
         let ctx = self.context(&logs)?;
+        // On a remote each panel is its own plan: raw objects are listed
+        // once here, and every plan reads that same list.
+        let fixed = match &self.remote {
+            Some(_) if !logs.has_lake() => Some(Arc::new(logs.list().await?)),
+            _ => None,
+        };
+        let objects = fixed
+            .clone()
+            .map_or(crate::scan::table::Objects::Listed, crate::scan::table::Objects::Fixed);
         let stats = match host {
-            None => logs.register(&ctx)?,
+            None => logs.register_as(&ctx, "logs", objects)?,
             Some(host) => {
                 // The panels read `logs`; here it is one host's rows.
-                let stats = logs.register_as(&ctx, "all_logs", crate::scan::table::Objects::Listed)?;
+                let stats = logs.register_as(&ctx, "all_logs", objects)?;
                 let one = ctx
                     .table("all_logs")
                     .await?
@@ -488,6 +497,9 @@ impl QueryService {
         let mut totals = handle.totals();
         if let Some(rows) = rows {
             totals.rows = rows;
+        }
+        if let Some(list) = &fixed {
+            totals.objects = list.len() as u64;
         }
         let mut report = Report {
             range,

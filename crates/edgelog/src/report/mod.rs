@@ -152,10 +152,11 @@ where
         .await?;
     let counted = run(count.clone()).await?;
     let rows = counted
-        .first()
-        .filter(|b| b.num_rows() == 1)
-        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>())
-        .map_or(0, |a| a.value(0).max(0) as u64);
+        .iter()
+        .filter_map(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>())
+        .flat_map(|a| a.iter().flatten())
+        .map(|n| n.max(0) as u64)
+        .sum();
     let mut panels: Vec<PanelResult> = chosen
         .iter()
         .map(|p| PanelResult {

@@ -279,25 +279,21 @@ impl LogScanExec {
         })
     }
 
-    /// The scan of only `objects` (indexes into this scan's objects), in
-    /// one partition: a cluster's task reads its share of a shipped scan so.
-    pub fn only(&self, objects: Vec<usize>, stats: Arc<ScanStats>) -> Result<LogScanExec> {
-        let mut scan = self.repartitioned(vec![objects])?;
+    /// The same scan over other `objects`, all in one partition, counted in
+    /// `stats`: a cluster's task reads its share of a shipped scan so.
+    pub fn over(&self, objects: Vec<ScanObject>, stats: Arc<ScanStats>) -> Result<LogScanExec> {
+        let all = (0..objects.len()).collect();
+        let mut scan = self.rebuilt(objects, vec![all])?;
         scan.stats = stats;
         Ok(scan)
     }
 
-    /// The same scan (its own counters), as a value of its own.
-    pub fn clone_scan(&self) -> Result<LogScanExec> {
-        self.repartitioned(self.partitions.clone())
-    }
-
-    fn repartitioned(&self, partitions: Vec<Vec<usize>>) -> Result<LogScanExec> {
+    fn rebuilt(&self, objects: Vec<ScanObject>, partitions: Vec<Vec<usize>>) -> Result<LogScanExec> {
         let mut scan = LogScanExec::with_partitions(
             self.dialect.clone(),
             self.full_schema.clone(),
             self.projection.clone(),
-            self.objects.as_ref().clone(),
+            objects,
             partitions,
             self.rows,
             (self.strict, self.skip_unreadable),
@@ -307,6 +303,16 @@ impl LogScanExec {
         .with_origin(self.origin.clone());
         scan.site = self.site.clone();
         Ok(scan)
+    }
+
+    /// Where it runs, when not here.
+    pub fn site(&self) -> Option<Arc<str>> {
+        self.site.clone()
+    }
+
+    /// The objects it reads.
+    pub fn objects(&self) -> &[ScanObject] {
+        &self.objects
     }
 
     /// The object indexes of each partition.

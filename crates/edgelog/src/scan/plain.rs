@@ -62,6 +62,30 @@ pub struct PlainObject {
     pub etag: Option<String>,
 }
 
+impl PlainObject {
+    /// The object, read through its location's store among `readers`.
+    pub fn open(self, readers: &[(StoreReader, Arc<str>)]) -> Result<ScanObject> {
+        let (reader, location) = readers.get(self.location).ok_or_else(|| {
+            DataFusionError::Plan(format!(
+                "a shipped scan names location {} it does not have",
+                self.location
+            ))
+        })?;
+        let path = Path::parse(&self.path)
+            .map_err(|e| DataFusionError::Plan(format!("a shipped scan has a bad path {:?}: {e}", self.path)))?;
+        Ok(ScanObject {
+            reader: reader.clone(),
+            object: ListedObject {
+                path,
+                size: self.size,
+                name: self.name,
+                etag: self.etag,
+            },
+            location: location.clone(),
+        })
+    }
+}
+
 impl PlainScan {
     /// `scan` as plain data; `None` for a scan that does not know what it
     /// was opened from.
@@ -109,32 +133,29 @@ impl PlainScan {
         open: &dyn Fn(&str, &StorageOptions) -> Result<StoreReader>,
         site: Option<Arc<str>>,
     ) -> Result<LogScanExec> {
+        let readers = self.open_locations(open)?;
+        self.build_with(&readers, site)
+    }
+
+    /// The store of each location, opened with `open`.
+    pub fn open_locations(
+        &self,
+        open: &dyn Fn(&str, &StorageOptions) -> Result<StoreReader>,
+    ) -> Result<Vec<(StoreReader, Arc<str>)>> {
+        self.locations
+            .iter()
+            .map(|location| Ok((open(location, &self.storage)?, Arc::<str>::from(location.as_str()))))
+            .collect()
+    }
+
+    /// [`PlainScan::build`] with the locations' stores opened already.
+    pub fn build_with(self, readers: &[(StoreReader, Arc<str>)], site: Option<Arc<str>>) -> Result<LogScanExec> {
         let dialect = self.spec.build().map_err(DataFusionError::Plan)?;
         let full_schema = dialect.schema(&self.zone);
-        let mut readers = Vec::with_capacity(self.locations.len());
-        for location in &self.locations {
-            readers.push((open(location, &self.storage)?, Arc::<str>::from(location.as_str())));
-        }
         let objects = self
             .objects
             .into_iter()
-            .map(|o| {
-                let (reader, location) = readers.get(o.location).ok_or_else(|| {
-                    DataFusionError::Plan(format!("a shipped scan names location {} it does not have", o.location))
-                })?;
-                let path = Path::parse(&o.path)
-                    .map_err(|e| DataFusionError::Plan(format!("a shipped scan has a bad path {:?}: {e}", o.path)))?;
-                Ok(ScanObject {
-                    reader: reader.clone(),
-                    object: ListedObject {
-                        path,
-                        size: o.size,
-                        name: o.name,
-                        etag: o.etag,
-                    },
-                    location: location.clone(),
-                })
-            })
+            .map(|o| o.open(readers))
             .collect::<Result<Vec<_>>>()?;
         let origin = ScanOrigin {
             spec: self.spec,
