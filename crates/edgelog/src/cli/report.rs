@@ -96,11 +96,10 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
                 .context("cannot write the report")?;
         }
     }
-    if !shown.quiet && report.malformed > 0 {
-        eprintln!(
-            "edgelog: {} malformed lines (see `edgelog query -v` for samples)",
-            report.malformed
-        );
+    if !shown.quiet
+        && let Some(n) = report.malformed.filter(|&n| n > 0)
+    {
+        eprintln!("edgelog: {n} malformed lines (see `edgelog query -v` for samples)");
     }
     if !shown.quiet && !report.unreadable.is_empty() {
         eprintln!(

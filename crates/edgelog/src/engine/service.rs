@@ -507,17 +507,15 @@ impl QueryService {
             sources: logs.request().locations.clone(),
             rows: totals.rows,
             objects: totals.objects,
-            malformed: totals.malformed,
+            // A cluster's executors keep their counts (and log them).
+            malformed: self.remote.is_none().then_some(totals.malformed),
             unreadable: totals.unreadable,
             panels,
             previous_range: None,
         };
         report.finish_series();
-        // A cluster's executors keep their malformed counts: no figure
-        // rather than a zero that is not known.
-        if self.remote.is_none() {
-            report.add_malformed_figure();
-        }
+        // Without a count (a cluster), no figure rather than a zero.
+        report.add_malformed_figure();
         Ok(report)
     }
 }

@@ -158,11 +158,14 @@ pub fn render_html(report: &Report) -> String {
     let count = |n: u64| human::group(i64::try_from(n).unwrap_or(i64::MAX));
     let _ = writeln!(
         out,
-        "<br>Sources: {}<br>{} rows from {} objects, {} malformed lines{}</p>",
+        "<br>Sources: {}<br>{} rows from {} objects, {}{}</p>",
         sources.join(", "),
         count(report.rows),
         count(report.objects),
-        count(report.malformed),
+        match report.malformed {
+            Some(n) => format!("{} malformed lines", count(n)),
+            None => escape(&super::render::malformed_text(None)),
+        },
         report.unreadable.first().map_or(String::new(), |first| format!(
             "<br>{} unreadable objects skipped, first: {}",
             count(report.unreadable.len() as u64),

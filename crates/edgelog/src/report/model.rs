@@ -106,8 +106,9 @@ pub struct Report {
     pub rows: u64,
     /// Objects read.
     pub objects: u64,
-    /// Malformed lines seen.
-    pub malformed: u64,
+    /// Malformed lines seen; `None` where they were not counted here (a
+    /// cluster's executors log theirs).
+    pub malformed: Option<u64>,
     /// Objects skipped as unreadable (`--skip-unreadable`), as `object: why`.
     pub unreadable: Vec<String>,
     /// Panels in order.
@@ -340,7 +341,9 @@ impl Report {
     /// figures it always followed, before `first_time` and `last_time` (added
     /// later), so that every figure keeps its place in a JSON row.
     pub fn add_malformed_figure(&mut self) {
-        let malformed = self.malformed;
+        let Some(malformed) = self.malformed else {
+            return;
+        };
         for t in self
             .panels
             .iter_mut()

@@ -146,10 +146,10 @@ pub fn render_table(report: &Report, colour: bool, width: usize) -> String {
     }
     let _ = writeln!(
         out,
-        "{dim}{} rows from {} objects, {} malformed lines; sources: {}{reset}",
+        "{dim}{} rows from {} objects, {}; sources: {}{reset}",
         group_u64(report.rows),
         report.objects,
-        report.malformed,
+        malformed_text(report.malformed),
         clean(&report.sources.join(", "))
     );
     if let Some(first) = report.unreadable.first() {
@@ -360,8 +360,10 @@ pub fn render_markdown(report: &Report) -> String {
     let _ = writeln!(out, "- sources: {}", md(&report.sources.join(", ")));
     let _ = writeln!(
         out,
-        "- {} rows from {} objects, {} malformed lines",
-        report.rows, report.objects, report.malformed
+        "- {} rows from {} objects, {}",
+        report.rows,
+        report.objects,
+        malformed_text(report.malformed)
     );
     if let Some(first) = report.unreadable.first() {
         let _ = writeln!(
@@ -459,6 +461,14 @@ fn json_range(r: &TimeRange, tz: i32) -> String {
     format!("{{\"since\":{},\"until\":{}}}", end(r.since), end(r.until))
 }
 
+/// `N malformed lines`, or where they are when they were not counted here.
+pub fn malformed_text(malformed: Option<u64>) -> String {
+    match malformed {
+        Some(n) => format!("{n} malformed lines"),
+        None => "malformed lines in the cluster executors' logs".into(),
+    }
+}
+
 /// The report as JSON, one object (schema version 1).
 pub fn render_json(report: &Report) -> String {
     let tz = report.offset_secs;
@@ -482,7 +492,9 @@ pub fn render_json(report: &Report) -> String {
     let _ = write!(
         out,
         ",\"scan\":{{\"rows\":{},\"objects\":{},\"malformed_lines\":{}",
-        report.rows, report.objects, report.malformed
+        report.rows,
+        report.objects,
+        report.malformed.map_or("null".to_string(), |n| n.to_string())
     );
     if !report.unreadable.is_empty() {
         let skipped: Vec<String> = report.unreadable.iter().map(|s| json_str(s)).collect();

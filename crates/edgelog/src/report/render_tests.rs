@@ -103,7 +103,7 @@ fn report_strategy() -> impl Strategy<Value = Report> {
             sources,
             rows: count,
             objects: count / 3,
-            malformed: count / 7,
+            malformed: Some(count / 7),
             unreadable: Vec::new(),
             panels: panels
                 .into_iter()
@@ -265,7 +265,7 @@ fn traffic_report(table: TableResult, offset_secs: i32) -> Report {
         sources: vec!["s".into()],
         rows: 1,
         objects: 1,
-        malformed: 0,
+        malformed: Some(0),
         unreadable: Vec::new(),
         panels: vec![PanelResult {
             name: "traffic".into(),
@@ -462,7 +462,7 @@ fn the_malformed_count_keeps_its_place_before_the_data_span() {
         0,
     );
     report.panels[0].name = "overview".into();
-    report.malformed = 5;
+    report.malformed = Some(5);
     report.add_malformed_figure();
     let t = &report.panels[0].tables[0];
     assert_eq!(t.columns, ["requests", "malformed_lines", "first_time", "last_time"]);

@@ -450,10 +450,11 @@ async fn report(
                     let m = &state.metrics;
                     m.objects_scanned.fetch_add(report.objects as u64, Ordering::Relaxed);
                     m.rows_scanned.fetch_add(report.rows, Ordering::Relaxed);
-                    m.malformed_lines.fetch_add(report.malformed, Ordering::Relaxed);
+                    m.malformed_lines
+                        .fetch_add(report.malformed.unwrap_or(0), Ordering::Relaxed);
                     span.set("edgelog.rows", report.rows);
                     span.set("edgelog.objects", report.objects as u64);
-                    span.set("edgelog.malformed_lines", report.malformed);
+                    span.set("edgelog.malformed_lines", report.malformed.unwrap_or(0));
                     span.end();
                     Ok((source, Arc::new(crate::report::render::render_json(&report))))
                 };
