@@ -384,7 +384,10 @@ fn a_killed_executor_is_replaced_by_the_other() {
         // from it: Ballista does not run the job again; one line says so.
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-        assert!(stderr.contains("cannot fetch the answer from an executor of the cluster"), "{stderr}");
+        assert!(
+            stderr.contains("cannot fetch the answer from an executor of the cluster"),
+            "{stderr}"
+        );
     }
 }
 
