@@ -102,10 +102,12 @@ impl ScanHandle {
         match &self.remote {
             Some(at) => {
                 let t = self.totals();
-                format!(
-                    "{} objects selected of {} candidates, scanned on the cluster at {at} (executors log the malformed lines they meet)",
-                    t.selected, t.candidates
-                )
+                let read = if t.candidates == 0 {
+                    "the lake".to_string()
+                } else {
+                    format!("{} objects selected of {} candidates", t.selected, t.candidates)
+                };
+                format!("{read}, scanned on the cluster at {at} (executors log the malformed lines they meet)")
             }
             None => self.totals().summary(),
         }
@@ -144,8 +146,10 @@ impl PreparedQuery {
         let task = self.df.task_ctx();
         let plan = self.df.create_physical_plan().await?;
         let stream = match &self.remote {
-            Some(remote) => remote.execute(plan.clone(), task.session_config()).await?,
-            None => execute_stream(plan.clone(), Arc::new(task))?,
+            // A plan that reads no logs (a constant, a count the lake's
+            // statistics answer) is not worth a job.
+            Some(remote) if reads_logs(plan.as_ref()) => remote.execute(plan.clone(), task.session_config()).await?,
+            _ => execute_stream(plan.clone(), Arc::new(task))?,
         };
         Ok(QueryRun {
             stream,
@@ -156,6 +160,13 @@ impl PreparedQuery {
             },
         })
     }
+}
+
+/// Whether `plan` reads logs (a raw scan or the lake's).
+fn reads_logs(plan: &dyn ExecutionPlan) -> bool {
+    plan.downcast_ref::<crate::scan::exec::LogScanExec>().is_some()
+        || plan.downcast_ref::<crate::lake::table::LakeScanExec>().is_some()
+        || plan.children().into_iter().any(|c| reads_logs(c.as_ref()))
 }
 
 /// How a report is asked for beyond its panels and range.
