@@ -294,7 +294,6 @@ impl LogSet {
                     path: f.path,
                     size: f.size,
                     day: f.day,
-                    rows: f.rows,
                 })
                 .collect();
             tiers.push(Arc::new(LakeFiles::new(store.clone(), provider.schema(), files)?));

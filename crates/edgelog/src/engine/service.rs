@@ -146,8 +146,8 @@ impl PreparedQuery {
         let task = self.df.task_ctx();
         let plan = self.df.create_physical_plan().await?;
         let stream = match &self.remote {
-            // A plan that reads no logs (a constant, a count the lake's
-            // statistics answer) is not worth a job.
+            // A plan that reads no logs (a constant, a count DataFusion
+            // answered from statistics) is not worth a job.
             Some(remote) if reads_logs(plan.as_ref()) => remote.execute(plan.clone(), task.session_config()).await?,
             _ => execute_stream(plan.clone(), Arc::new(task))?,
         };

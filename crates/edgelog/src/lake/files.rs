@@ -145,8 +145,6 @@ pub struct TierFile {
     pub size: u64,
     /// Its `_day` partition value.
     pub day: Option<String>,
-    /// Its rows, as the table's log records them.
-    pub rows: Option<u64>,
 }
 
 /// One tier of the lake as Parquet files (see the module docs).
@@ -251,7 +249,6 @@ impl TableProvider for LakeFiles {
             let df_schema = DFSchema::try_from(self.schema.as_ref().clone())?;
             source = source.with_predicate(state.create_physical_expr(predicate, &df_schema)?);
         }
-        let kept_rows = files.iter().map(|f| f.rows).sum::<Option<u64>>();
         // Groups of similar stored size, one per partition.
         let n = state.config().target_partitions().clamp(1, files.len());
         files.sort_by_key(|f| std::cmp::Reverse(f.size));
@@ -263,14 +260,7 @@ impl TableProvider for LakeFiles {
             let day = ScalarValue::Utf8(f.day.clone());
             groups[g].push(PartitionedFile::new(f.path.clone(), f.size).with_partition_values(vec![day]));
         }
-        // The rows the log records: a count over the whole table is answered
-        // from them (exact only while no predicate can drop rows).
-        let mut statistics = datafusion::common::Statistics::new_unknown(&self.schema);
-        if let Some(rows) = kept_rows {
-            statistics.num_rows = datafusion::common::stats::Precision::Exact(rows as usize);
-        }
         let config = FileScanConfigBuilder::new(self.store.object_store_url()?, Arc::new(source))
-            .with_statistics(statistics)
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
             .with_projection_indices(projection.cloned())?
             .build();

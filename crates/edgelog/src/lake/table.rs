@@ -272,18 +272,4 @@ impl ExecutionPlan for LakeScanExec {
     fn metrics(&self) -> Option<MetricsSet> {
         Some(self.metrics.clone_inner())
     }
-
-    fn statistics_from_inputs(
-        &self,
-        input_stats: &[Arc<datafusion::common::Statistics>],
-        _args: &datafusion::physical_plan::statistics::StatisticsArgs,
-    ) -> Result<Arc<datafusion::common::Statistics>> {
-        // It passes its input's rows through unchanged. Only the shippable
-        // lake's (the cluster's) are given: here the row metric must count.
-        let unknown = || Arc::new(datafusion::common::Statistics::new_unknown(&self.schema()));
-        if self.stores.is_empty() {
-            return Ok(unknown());
-        }
-        Ok(input_stats.first().cloned().unwrap_or_else(unknown))
-    }
 }
