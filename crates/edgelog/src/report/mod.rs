@@ -117,6 +117,22 @@ pub fn choose_panels(names: &[String]) -> Result<Vec<Panel>, String> {
         .collect()
 }
 
+/// The columns the panels read, from the table `table` of `ctx`
+/// (`request_id` as text, NULL where the format has none).
+async fn reported_rows(ctx: &SessionContext, table: &str) -> Result<datafusion::dataframe::DataFrame> {
+    let logs = ctx.table(table).await?;
+    let has_request_id = logs.schema().field_with_unqualified_name("request_id").is_ok();
+    let mut select: Vec<String> = reported_columns().map(|c| format!("\"{c}\"")).collect();
+    select.push(if has_request_id {
+        "CAST(request_id AS VARCHAR) AS request_id".into()
+    } else {
+        "CAST(NULL AS VARCHAR) AS request_id".into()
+    });
+    ctx.sql(&format!("SELECT {} FROM {table}", select.join(", ")))
+        .await
+        .map_err(|e| e.context("the log format lacks a canonical column the reports need"))
+}
+
 /// Answers every query of `chosen` over the table `logs` of `ctx`, each as
 /// its own plan run by `run` (a cluster: the one-pass shared scan is a
 /// single-process optimisation), plus one plan counting the rows. Returns
@@ -131,19 +147,9 @@ where
     Fut: std::future::Future<Output = Result<Vec<RecordBatch>>>,
 {
     let raw = ctx.table("logs").await?;
-    let has_request_id = raw.schema().field_with_unqualified_name("request_id").is_ok();
     ctx.deregister_table("logs")?;
     ctx.register_table("edgelog_report_rows", raw.into_view())?;
-    let mut select: Vec<String> = reported_columns().map(|c| format!("\"{c}\"")).collect();
-    select.push(if has_request_id {
-        "CAST(request_id AS VARCHAR) AS request_id".into()
-    } else {
-        "CAST(NULL AS VARCHAR) AS request_id".into()
-    });
-    let base = ctx
-        .sql(&format!("SELECT {} FROM edgelog_report_rows", select.join(", ")))
-        .await
-        .map_err(|e| e.context("the log format lacks a canonical column the reports need"))?;
+    let base = reported_rows(ctx, "edgelog_report_rows").await?;
     ctx.register_table("logs", base.into_view())?;
     let count = ctx
         .sql("SELECT count(*) FROM logs")
@@ -186,18 +192,7 @@ where
 /// scan of it. Returns the panels and the physical plan of that scan (its
 /// metrics say what was read).
 pub async fn run_panels(ctx: &SessionContext, chosen: &[Panel]) -> Result<(Vec<PanelResult>, Arc<dyn ExecutionPlan>)> {
-    let logs = ctx.table("logs").await?;
-    let has_request_id = logs.schema().field_with_unqualified_name("request_id").is_ok();
-    let mut select: Vec<String> = reported_columns().map(|c| format!("\"{c}\"")).collect();
-    select.push(if has_request_id {
-        "CAST(request_id AS VARCHAR) AS request_id".into()
-    } else {
-        "CAST(NULL AS VARCHAR) AS request_id".into()
-    });
-    let base = ctx
-        .sql(&format!("SELECT {} FROM logs", select.join(", ")))
-        .await
-        .map_err(|e| e.context("the log format lacks a canonical column the reports need"))?;
+    let base = reported_rows(ctx, "logs").await?;
     let base_schema = Arc::new(Schema::new(
         base.schema()
             .fields()
