@@ -28,7 +28,7 @@
 //! say which field did not fit.
 
 use crate::ParseError;
-use crate::text::{MONTHS, parse_clf_time};
+use crate::text::{MONTHS, Words, parse_clf_time};
 use crate::time::parse_iso8601;
 
 /// Which of HAProxy's standard formats a line is in.
@@ -142,14 +142,14 @@ pub fn parse_line(line: &str) -> Result<HaproxyLine<'_>, ParseError> {
     let (client_ip, client_port) = client_address(client)?;
     let syslog = syslog_prefix(prefix)?;
 
-    let mut c = Cursor { line, at: close + 1 };
+    let mut c = Words::new("haproxy", line, close + 1);
     if c.peek().is_some_and(|b| !is_blank(b)) {
         return Err(ParseError::Shape(format!(
             "haproxy: expected a blank after the accept date at byte {}",
             c.at
         )));
     }
-    let ft = c.word("frontend")?;
+    let ft = c.next("frontend")?;
     if let Some(fb) = ft.strip_suffix(':').filter(|fb| fb.contains('/')) {
         // The error format: `frontend/bind: message`.
         let (ft, bind) = fb.split_once('/').unwrap_or((fb, ""));
@@ -190,16 +190,16 @@ pub fn parse_line(line: &str) -> Result<HaproxyLine<'_>, ParseError> {
     if frontend.is_empty() {
         return Err(ParseError::bad_column("haproxy: frontend", ft, "a frontend name"));
     }
-    let bs = c.word("backend/server")?;
+    let bs = c.next("backend/server")?;
     let (backend, server) = bs
         .split_once('/')
         .filter(|(b, s)| !b.is_empty() && !s.is_empty())
         .ok_or_else(|| ParseError::bad_column("haproxy: backend/server", bs, "backend/server"))?;
-    let (timers, kind) = parse_timers(c.word("timers")?)?;
+    let (timers, kind) = parse_timers(c.next("timers")?)?;
     let http = kind == HaproxyKind::Http;
 
     let status = if http {
-        let s = c.word("status")?;
+        let s = c.next("status")?;
         match s {
             "-1" => None,
             _ => Some(
@@ -211,17 +211,17 @@ pub fn parse_line(line: &str) -> Result<HaproxyLine<'_>, ParseError> {
     } else {
         None
     };
-    let b = c.word("bytes_read")?;
+    let b = c.next("bytes_read")?;
     let bytes_read = uint(b.strip_prefix('+').unwrap_or(b))
         .ok_or_else(|| ParseError::bad_column("haproxy: bytes_read", b, "a byte count"))?;
     let (request_cookie, response_cookie) = if http {
-        let req = c.word("captured request cookie")?;
-        let resp = c.word("captured response cookie")?;
+        let req = c.next("captured request cookie")?;
+        let resp = c.next("captured response cookie")?;
         ((req != "-").then_some(req), (resp != "-").then_some(resp))
     } else {
         (None, None)
     };
-    let termination_state = c.word("termination_state")?;
+    let termination_state = c.next("termination_state")?;
     if !(2..=4).contains(&termination_state.len())
         || !termination_state.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
     {
@@ -231,7 +231,7 @@ pub fn parse_line(line: &str) -> Result<HaproxyLine<'_>, ParseError> {
             "2 or 4 letters or -",
         ));
     }
-    let conns = c.word("connection counts")?;
+    let conns = c.next("connection counts")?;
     let bad_conns = || {
         ParseError::bad_column(
             "haproxy: connection counts",
@@ -250,7 +250,7 @@ pub fn parse_line(line: &str) -> Result<HaproxyLine<'_>, ParseError> {
     else {
         return Err(bad_conns());
     };
-    let q = c.word("queues")?;
+    let q = c.next("queues")?;
     let bad_queues = || ParseError::bad_column("haproxy: queues", q, "srv_queue/backend_queue");
     let [sq, bq] = split_slash::<2>(q).ok_or_else(bad_queues)?;
     let (Some(srv_queue), Some(backend_queue)) = (uint(sq), uint(bq)) else {
@@ -572,36 +572,6 @@ fn uint(s: &str) -> Option<u64> {
         return None;
     }
     s.parse().ok()
-}
-
-/// Walks the message after the accept date, word by word.
-struct Cursor<'a> {
-    line: &'a str,
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.line.as_bytes().get(self.at).copied()
-    }
-
-    fn skip_blanks(&mut self) {
-        while self.peek().is_some_and(is_blank) {
-            self.at += 1;
-        }
-    }
-
-    /// The next blank-separated word; an error naming `field` at the end of the line.
-    fn word(&mut self, field: &str) -> Result<&'a str, ParseError> {
-        self.skip_blanks();
-        let rest = &self.line[self.at..];
-        if rest.is_empty() {
-            return Err(ParseError::Shape(format!("haproxy: line ends before {field}")));
-        }
-        let len = rest.find(BLANKS).unwrap_or(rest.len());
-        self.at += len;
-        Ok(&rest[..len])
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! `%>h`-style fields) is kept whole as [`SquidLine::rest`].
 
 use crate::ParseError;
+use crate::text::Words;
 use crate::time::parse_epoch_secs;
 
 /// One Squid access.log line, its fields borrowed from the line.
@@ -49,7 +50,7 @@ pub struct SquidLine<'a> {
 /// end) are allowed; a missing or malformed field is an error naming it.
 pub fn parse_line(line: &str) -> Result<SquidLine<'_>, ParseError> {
     let line = line.trim_end_matches([' ', '\t', '\r', '\n']);
-    let mut w = Words { line, at: 0 };
+    let mut w = Words::new("squid", line, 0);
     let time = w.next("time")?;
     let time_ms = parse_epoch_secs(time)
         .ok_or_else(|| ParseError::bad_column("squid: time", time, "epoch seconds such as 1286536309.450"))?;
@@ -98,32 +99,6 @@ fn uint(s: &str) -> Option<u64> {
         return None;
     }
     s.parse().ok()
-}
-
-/// Walks a line word by word.
-struct Words<'a> {
-    line: &'a str,
-    at: usize,
-}
-
-impl<'a> Words<'a> {
-    fn skip_blanks(&mut self) {
-        while matches!(self.line.as_bytes().get(self.at), Some(b' ' | b'\t')) {
-            self.at += 1;
-        }
-    }
-
-    /// The next blank-separated word; an error naming `field` at the end of the line.
-    fn next(&mut self, field: &str) -> Result<&'a str, ParseError> {
-        self.skip_blanks();
-        let rest = &self.line[self.at..];
-        if rest.is_empty() {
-            return Err(ParseError::Shape(format!("squid: line ends before {field}")));
-        }
-        let len = rest.find([' ', '\t']).unwrap_or(rest.len());
-        self.at += len;
-        Ok(&rest[..len])
-    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,49 @@ use std::borrow::Cow;
 use crate::ParseError;
 use crate::time::{DAY_MS, days_from_civil};
 
+/// Walks a line word by word (words split by spaces and tabs), for the
+/// native formats read field by field (HAProxy, Squid); errors name the
+/// format and the field the line ended before.
+#[derive(Debug)]
+pub(crate) struct Words<'a> {
+    /// The whole line.
+    pub(crate) line: &'a str,
+    /// The byte the next word is looked for at.
+    pub(crate) at: usize,
+    format: &'static str,
+}
+
+impl<'a> Words<'a> {
+    /// Words of `line` in `format` from byte `at`.
+    pub(crate) fn new(format: &'static str, line: &'a str, at: usize) -> Self {
+        Words { line, at, format }
+    }
+
+    /// The byte at the cursor.
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.line.as_bytes().get(self.at).copied()
+    }
+
+    /// Past spaces and tabs.
+    pub(crate) fn skip_blanks(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.at += 1;
+        }
+    }
+
+    /// The next word; an error naming `field` at the end of the line.
+    pub(crate) fn next(&mut self, field: &str) -> Result<&'a str, ParseError> {
+        self.skip_blanks();
+        let rest = &self.line[self.at..];
+        if rest.is_empty() {
+            return Err(ParseError::Shape(format!("{}: line ends before {field}", self.format)));
+        }
+        let len = rest.find([' ', '\t']).unwrap_or(rest.len());
+        self.at += len;
+        Ok(&rest[..len])
+    }
+}
+
 /// One field of a whitespace-separated line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token<'a> {

@@ -242,8 +242,7 @@ impl LogSet {
             store.ensure(ctx.runtime_env().as_ref())?;
         }
         let lake = LakeTable::new(part.tiers.clone(), schema, self.zone.offset_secs)
-            .after_day(part.manifest.expired_through_day.clone())
-            .with_stores(part.stores.clone());
+            .after_day(part.manifest.expired_through_day.clone());
         let mut logs = ctx.read_table(Arc::new(lake))?;
         if let Some(since) = self.range.since {
             logs = logs.filter(col("time").gt_eq(lit(time_literal(since, &self.zone))))?;

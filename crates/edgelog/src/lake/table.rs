@@ -28,7 +28,6 @@ use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use futures::TryStreamExt;
 
-use super::files::LakeStore;
 use super::schema::DAY;
 use crate::config::TimeRange;
 use crate::scan::exec::LAKE_ROWS;
@@ -41,7 +40,6 @@ pub struct LakeTable {
     schema: SchemaRef,
     offset_secs: i32,
     after_day: Option<String>,
-    stores: Vec<LakeStore>,
 }
 
 impl LakeTable {
@@ -54,15 +52,7 @@ impl LakeTable {
             schema,
             offset_secs,
             after_day: None,
-            stores: Vec::new(),
         }
-    }
-
-    /// The stores its tiers read files from ([`super::files::LakeFiles`]),
-    /// opened wherever the scan runs if that process has none for them.
-    pub fn with_stores(mut self, stores: Vec<LakeStore>) -> Self {
-        self.stores = stores;
-        self
     }
 
     /// Shows only the days after `day` (retention deleted those up to it).
@@ -194,7 +184,7 @@ impl TableProvider for LakeTable {
             1 => plans.remove(0),
             _ => UnionExec::try_new(plans)?,
         };
-        Ok(Arc::new(LakeScanExec::new(plan, self.stores.clone())))
+        Ok(Arc::new(LakeScanExec::new(plan)))
     }
 }
 
@@ -203,23 +193,16 @@ impl TableProvider for LakeTable {
 #[derive(Debug)]
 pub struct LakeScanExec {
     input: Arc<dyn ExecutionPlan>,
-    stores: Vec<LakeStore>,
     metrics: ExecutionPlanMetricsSet,
 }
 
 impl LakeScanExec {
-    /// Counts the rows of `input`, which reads files of `stores`.
-    pub fn new(input: Arc<dyn ExecutionPlan>, stores: Vec<LakeStore>) -> Self {
+    /// Counts the rows of `input`.
+    pub fn new(input: Arc<dyn ExecutionPlan>) -> Self {
         LakeScanExec {
             input,
-            stores,
             metrics: ExecutionPlanMetricsSet::new(),
         }
-    }
-
-    /// The stores its input reads files from.
-    pub fn stores(&self) -> &[LakeStore] {
-        &self.stores
     }
 }
 
@@ -244,7 +227,7 @@ impl ExecutionPlan for LakeScanExec {
 
     fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
         match children.as_slice() {
-            [input] => Ok(Arc::new(LakeScanExec::new(input.clone(), self.stores.clone()))),
+            [input] => Ok(Arc::new(LakeScanExec::new(input.clone()))),
             _ => datafusion::common::internal_err!("LakeScanExec has one child"),
         }
     }
@@ -253,9 +236,6 @@ impl ExecutionPlan for LakeScanExec {
         let rows = MetricBuilder::new(&self.metrics)
             .with_type(MetricType::Summary)
             .counter(LAKE_ROWS, partition);
-        for store in &self.stores {
-            store.ensure(context.runtime_env().as_ref())?;
-        }
         let stream = self.input.execute(partition, context)?;
         let schema = stream.schema();
         let counted = stream.inspect_ok(move |b| rows.add(b.num_rows()));
